@@ -7,7 +7,7 @@ into the public models, deriving every quote and character offset from the artic
 from __future__ import annotations
 
 import datetime as dt
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -98,6 +98,7 @@ class Provenance(BaseModel):
     latency_s: float = Field(0.0, description="Wall time of the whole operation in seconds.")
     attempts: int = Field(0, description="Structured-output attempts over all calls.")
     chunks: int = Field(1, description="Article chunks processed (more than 1 = map-reduce).")
+    notes: list[str] = Field(default_factory=list, description="Repairs made by code (re-anchored citations, dropped items).")
 
     def merge(self, other: Provenance) -> None:
         known = {(p.name, p.hash) for p in self.prompts}
@@ -105,6 +106,7 @@ class Provenance(BaseModel):
         self.usage.add(other.usage)
         self.attempts += other.attempts
         self.chunks = max(self.chunks, other.chunks)
+        self.notes += other.notes
 
 
 # --------------------------------------------------------------------------- summary
@@ -142,7 +144,7 @@ class Summary(BaseModel):
 # --------------------------------------------------------------------------- claims
 
 
-class ClaimType(str, Enum):
+class ClaimType(StrEnum):
     statistic = "statistic"
     attributed_statement = "attributed_statement"
     event = "event"
@@ -181,7 +183,7 @@ class Claim(BaseModel):
     as_of: str | None = Field(None, description="Publication date the claim is anchored to (ISO).")
 
 
-class VerificationMethod(str, Enum):
+class VerificationMethod(StrEnum):
     primary_document = "primary_document"
     official_record = "official_record"
     dataset = "dataset"
@@ -252,7 +254,7 @@ class SummaryDraft(BaseModel):
     model_config = ConfigDict(extra="forbid")
     headline: str = Field(max_length=100, description="Neutral headline, at most 15 words.")
     tldr: str = Field(max_length=400, description="Two or three sentences summarising the article.")
-    key_points: list[KeyPointDraft] = Field(min_length=3, max_length=6, description="Key points.")
+    key_points: list[KeyPointDraft] = Field(min_length=1, max_length=6, description="Key points, 3 or more.")
     who: WDraft | None = Field(None, description="Main actors, if stated.")
     when: WDraft | None = Field(None, description="When, if stated.")
     where: WDraft | None = Field(None, description="Where, if stated.")
@@ -310,3 +312,13 @@ def json_schema(model: type[BaseModel]) -> dict[str, Any]:
         return node
 
     return walk(raw)  # type: ignore[no-any-return]
+
+
+class ReduceDraft(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    headline: str = Field(max_length=100, description="Neutral headline, at most 15 words.")
+    tldr: str = Field(max_length=400, description="Two or three sentences summarising the article.")
+    keep: list[int] = Field(min_length=1, max_length=8, description="Point numbers to keep, best first.")
+
+
+DRAFTS[ReduceDraft.__name__] = ReduceDraft

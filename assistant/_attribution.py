@@ -1,0 +1,434 @@
+"""Who says what: attribution mentions from a spaCy parse or from regular expressions,
+and their resolution to the names the article uses (surname -> full name, "he" or "the
+spokeswoman" -> the most recent matching person).
+
+Two stages. `spacy_mention` / `regex_mention` look at one sentence and return the raw
+`Mention` (the words that name the speaker, the verb, a role written next to the name).
+`SpeakerIndex` then sees the whole article and turns each mention into a speaker name.
+Gender is never used: translated articles get pronouns wrong ("Psaki ... his appearance").
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+MentionKind = Literal["name", "pronoun", "role", "group"]
+
+
+def words(text: str) -> frozenset[str]:
+    """A word list written as one string (keeps long lexicons readable)."""
+    return frozenset(text.split())
+
+
+# Lemmas of verbs that report speech or a stated position.
+SAY_LEMMAS = words(
+"say explain assure accuse warn acknowledge consider report announce recall tell state add "
+    "claim insist argue confirm deny note stress believe allege emphasize emphasise declare "
+    "admit estimate write tweet quote reiterate predict threaten promise maintain respond reply "
+    "reveal denounce assert concede complain underline affirm specify point think"
+)
+# These take a clause ("considered that ..."); with only an object they are not attribution.
+_NEEDS_CLAUSE = words("consider believe think report add point note recall explain state")
+_SAY_FORMS = (
+    "said|says|say|explained|explains|assured|assures|accused|accuses|warned|warns|acknowledged|"
+    "acknowledges|considers|considered|reported|reports|announced|announces|recalled|recalls|"
+    "pointed out|points out|told|tells|added|adds|stated|states|claimed|claims|insisted|insists|"
+    "argued|argues|confirmed|confirms|denied|denies|noted|notes|stressed|stresses|believes|"
+    "believed|alleged|alleges|emphasized|emphasised|declared|declares|admitted|admits|"
+    "estimated|estimates|wrote|writes|tweeted|reiterated|predicted|threatened|promised|"
+    "maintained|responded|replied|revealed|denounced|asserted|conceded|affirmed|thinks"
+)
+_MENTAL_FORMS = words("considers considered believes believed thinks estimated estimates")
+
+# Nouns naming a person by office. Their 6-letter stems match a role recorded earlier.
+PERSON_ROLES = words(
+"spokesman spokeswoman spokesperson secretary minister president chancellor premier official "
+    "diplomat ambassador representative envoy senator governor mayor chief head director leader "
+    "commander general analyst expert adviser advisor prosecutor judge lawyer attorney economist "
+    "researcher chairman chairwoman chair deputy negotiator aide king queen prime"
+)
+GROUP_NOUNS = words(
+"officials sources government administration ministry department agency police authorities "
+    "army military spokesmen experts analysts diplomats lawmakers prosecutors country kremlin "
+    "office council commission committee company firm bank court report study survey poll "
+    "statement"
+)
+_PRONOUNS = frozenset({"he", "she", "they"})
+_NOT_NAMES = words("he she they we i it this that these those there who what which yet but and")
+_HONORIFICS = re.compile(r"^(?:Mr|Mrs|Ms|Dr|Prof|Sen|Gen|Rep|Gov)\.?\s+")
+# Words that start capitalised name sequences but are not names of speakers.
+TITLE_WORDS = words(
+"President Prime Minister Secretary Chancellor Spokesman Spokeswoman General Senator Governor "
+    "Mayor Ambassador Press Foreign Defense Defence Deputy Chief Head Director King Queen Pope "
+    "Russian American Ukrainian European British French German Chinese US U.S. UK EU The A An "
+    "According When For Parallel Despite Against Both Last This Former Acting North South East "
+    "West Eastern Western Northern Southern Central Asian African Israeli Palestinian Iranian "
+    "Mr Mrs Ms Dr"
+)
+ORG_WORDS = words(
+"House Department Union Ministry Guard Cabinet Organization Organisation Affairs National "
+    "States Alliance Office Council Government Administration Nations Court Bank Party Agency "
+    "Forces Army Navy Committee Commission Parliament Senate Congress Kingdom Republic Federation "
+    "Times News Post Ministers Security Cooperation Europe Media Group Company Inc Corp "
+    "University Institute Service Police Press Agency Fund Reuters"
+)
+# Capitals and places spaCy sometimes tags PERSON; as speakers they stand for governments.
+PLACES = words(
+"Kiev Kyiv Moscow Washington Beijing London Paris Berlin Brussels Geneva Vienna Crimea Minsk "
+    "Tehran Ankara Warsaw Rome Madrid Tokyo Kremlin Pentagon Brest Donbas Donbass"
+)
+NAME_RE = r"(?:[A-Z][\w\u2019'\-]+|[A-Z]\.)(?:\s+(?:[A-Z][\w\u2019'\-]+|[A-Z]\.|de|van|von|al|bin))*(?<![\s.])"
+
+
+class Mention(BaseModel):
+    """What one sentence says about its speaker, before article-wide resolution."""
+
+    text: str = Field(description="Words naming the speaker as written (name, pronoun or role noun).")
+    start: int = Field(description="Offset of those words in the sentence.")
+    end: int = Field(description="Offset one past those words in the sentence.")
+    kind: MentionKind = Field(description="name (person or organisation), pronoun, role or group.")
+    verb: str = Field(description="Attribution verb or phrase as written.")
+    role: str | None = Field(None, description="Role written next to the name, if any.")
+
+
+def clean_name(text: str) -> str:
+    text = re.sub(r"^(?:the|its|his|her|their|our)\s+", "", text.strip(" ,;:"), flags=re.I)
+    text = re.sub(r"[\u2019']s$", "", text)
+    return _HONORIFICS.sub("", text).strip()
+
+
+def _strip_role(text: str | None) -> str | None:
+    if not text:
+        return None
+    text = re.sub(r"^(?:the|its|his|her|their|our|a|an)\s+", "", text.strip(" ,;:()"), flags=re.I)
+    return text or None
+
+
+# --------------------------------------------------------------------------- spaCy path
+
+
+def _ent_of(tok: Any) -> Any:
+    for ent in tok.doc.ents:
+        if ent.start <= tok.i < ent.end:
+            return ent
+    return None
+
+
+def _name_span(tok: Any) -> tuple[int, int] | None:
+    """Token range [i, j) of the name `tok` belongs to (an entity or a run of proper nouns)."""
+    ent = _ent_of(tok)
+    if ent is not None and ent.label_ in ("PERSON", "ORG", "GPE", "NORP", "FAC", "LOC"):
+        i = ent.start + (1 if ent[0].lower_ == "the" else 0)
+        return i, ent.end
+    if tok.pos_ != "PROPN":
+        return None
+    i = j = tok.i
+    while i > 0 and tok.doc[i - 1].pos_ == "PROPN" and tok.doc[i - 1].dep_ == "compound":
+        i -= 1
+    return i, j + 1
+
+
+def _appositive_name(doc: Any, after: int) -> tuple[int, int] | None:
+    """A name right after token `after` set off by commas: "..., Jen Psaki, ..." (parse-independent)."""
+    if after + 2 >= len(doc) or doc[after + 1].text != ",":
+        return None
+    span = _name_span(doc[after + 2])
+    if span is None or span[0] != after + 2:
+        return None
+    nxt = doc[span[1]] if span[1] < len(doc) else None
+    return span if nxt is None or nxt.is_punct or nxt.pos_ in ("VERB", "AUX") else None
+
+
+def _np_end(head: Any) -> int:
+    """End (token index) of `head` plus its prepositional modifiers ("head of the office")."""
+    end = head.i + 1
+    for child in head.rights:
+        if child.dep_ == "prep":
+            end = max(end, child.right_edge.i + 1)
+    return end
+
+
+def _text(doc: Any, i: int, j: int) -> str:
+    return str(doc[i:j].text) if j > i else ""
+
+
+def _mention_from(head: Any, verb_text: str) -> Mention | None:
+    doc = head.doc
+    if head.tag_ in ("WP", "WDT") and head.head.dep_ == "relcl":  # "X, who ... said"
+        head = head.head.head
+    if head.pos_ == "PRON":
+        if head.lower_ not in _PRONOUNS:
+            return None
+        return Mention(text=head.text, start=head.idx, end=head.idx + len(head.text),
+                       kind="pronoun", verb=verb_text)
+    left = min(t.i for t in head.subtree) if head.dep_ != "pobj" else head.left_edge.i
+    while left < head.i and doc[left].dep_ in ("det", "poss", "punct", "case"):
+        left += 1
+    person_appos = any(c.dep_ == "appos" and c.ent_type_ == "PERSON" for c in head.children)
+    name = None if person_appos and head.ent_type_ != "PERSON" else _name_span(head)
+    role: str | None = None
+    if name is not None:
+        i, j = name
+        if left < i:
+            role = _text(doc, left, i)
+        for child in head.children:  # "Andriy Yermak, head of the presidential office"
+            if child.dep_ == "appos" and child.pos_ == "NOUN":
+                role = _text(doc, child.left_edge.i, _np_end(child))
+        kind: MentionKind = "name"
+    else:
+        end = _np_end(head)
+        appos = next((c for c in head.children if c.dep_ == "appos" and _name_span(c)), None)
+        found = _name_span(appos) if appos is not None else _appositive_name(doc, end - 1)
+        if found is not None:  # "The White House Press Secretary, Jen Psaki, assured"
+            i, j = found
+            role, kind = _text(doc, left, end), "name"
+        elif head.lower_ in PERSON_ROLES:
+            i, j, kind = left, head.i + 1, "role"
+        elif head.lower_ in GROUP_NOUNS or any(
+            t.pos_ == "PROPN" or t.ent_type_ in ("NORP", "GPE", "ORG") for t in doc[left:head.i]
+        ):
+            i, j, kind = left, head.i + 1, "group"
+        else:
+            return None
+    span = doc[i:j]
+    return Mention(text=span.text, start=span.start_char, end=span.end_char, kind=kind,
+                   verb=verb_text, role=_strip_role(role))
+
+
+def _verb_text(verb: Any) -> str:
+    doc = verb.doc
+    if verb.lemma_ == "quote" and verb.i + 2 < len(doc) and doc[verb.i + 1].lower_ == "as":
+        return f"{verb.text} as {doc[verb.i + 2].text}"
+    prt = [c.text for c in verb.children if c.dep_ == "prt"]
+    return " ".join([verb.text, *prt])
+
+
+def _subject(verb: Any) -> Any:
+    for child in verb.children:
+        if child.dep_ == "nsubj" or (child.dep_ == "nsubjpass" and verb.lemma_ == "quote"):
+            return child
+    for child in verb.children:
+        if child.dep_ == "agent":  # "as announced by Andriy Yermak"
+            return next((c for c in child.children if c.dep_ == "pobj"), None)
+    if verb.dep_ in ("conj", "xcomp") and verb.head.pos_ in ("VERB", "AUX"):
+        return _subject(verb.head)
+    return None
+
+
+def _depth(tok: Any) -> int:
+    depth = 0
+    while tok.head.i != tok.i and depth < 50:
+        tok, depth = tok.head, depth + 1
+    return depth
+
+
+def spacy_mention(sent: Any) -> Mention | None:
+    """The attribution closest to the root of `sent` (a spaCy Doc of one sentence)."""
+    candidates: list[tuple[int, int, Mention]] = []
+    for tok in sent:
+        if tok.lower_ == "according" and tok.i + 1 < len(sent) and sent[tok.i + 1].lower_ == "to":
+            obj = next((c for c in sent[tok.i + 1].children if c.dep_ == "pobj"), None)
+            if obj is not None and (m := _mention_from(obj, "according to")):
+                candidates.append((_depth(tok), tok.i, m))
+            continue
+        if tok.pos_ not in ("VERB", "AUX") or tok.lemma_ not in SAY_LEMMAS:
+            continue
+        deps = {c.dep_ for c in tok.children}
+        if tok.lemma_ == "point" and "prt" not in deps:
+            continue
+        if tok.lemma_ in _NEEDS_CLAUSE and "dobj" in deps and not deps & {"ccomp", "xcomp"}:
+            continue
+        subj = _subject(tok)
+        if subj is not None and (m := _mention_from(subj, _verb_text(tok))):
+            candidates.append((_depth(tok), tok.i, m))
+    return min(candidates, key=lambda c: (c[0], c[1]))[2] if candidates else None
+
+
+# --------------------------------------------------------------------------- regex path
+
+_ROLE_TAIL = re.compile(
+    r"((?:[A-Z][\w.]*\s+){0,4}(?:" + "|".join(sorted(PERSON_ROLES)) + r"))\s*,?\s*$", re.I
+)
+_NAME_THEN_VERB = re.compile(
+    rf"(?<![\w\u2019'])(?P<name>{NAME_RE})(?:,\s(?P<role>[^,]{{2,80}}),)?\s+(?:(?:also|later|then|"
+    rf"has|had|have|previously|publicly|repeatedly)\s+)*(?P<verb>{_SAY_FORMS})\b"
+)
+_VERB_THEN_NAME = re.compile(rf"\b(?P<verb>said|says|added|explained|wrote|told)\s+(?P<name>{NAME_RE})")
+_ACCORDING = re.compile(
+    rf"\b[Aa]ccording to (?P<np>(?:the |its |his |her )?[^,.;:“”\"]+?)"
+    rf"(?:,\s(?P<name>{NAME_RE})(?=[,.;]|$)|(?=[,.;:]|\s+[a-z]+(?:ed|s)\b|$))"
+)
+_BY_AGENT = re.compile(rf"\bas (?P<verb>announced|reported|stated|confirmed) by (?P<name>{NAME_RE})"
+                       r"(?:,\s(?P<role>[^,.]+))?")
+_GROUP_VERB = re.compile(
+    r"(?P<who>(?:[Tt]he\s+)?(?:[A-Z][\w.]*\s+){1,3}(?:[a-z]+\s+)?(?:"
+    + "|".join(sorted(GROUP_NOUNS)) + rf"))\s+(?:also\s+)?(?P<verb>{_SAY_FORMS})\b"
+)
+_QUOTED = re.compile(rf"(?P<name>{NAME_RE}) was (?P<verb>quoted as saying)")
+_PRONOUN_VERB = re.compile(
+    r"\b(?P<who>[Hh]e|[Ss]he|(?:[Tt]he\s+)?(?:[a-z]+\s+){0,2}(?:"
+    + "|".join(sorted(PERSON_ROLES)) + rf"))\s+(?:also\s+)?(?P<verb>{_SAY_FORMS})\b"
+)
+
+
+def _lead_trim(name: str, start: int) -> tuple[str, int]:
+    """Drop sentence-initial words that are not part of a name ("When Kirby" -> "Kirby")."""
+    words = name.split()
+    while len(words) > 1 and words[0] in TITLE_WORDS:
+        start += name.index(words[1], len(words[0]))
+        name = name[name.index(words[1], len(words[0])):]
+        words = words[1:]
+    return name, start
+
+
+def regex_mention(text: str) -> Mention | None:
+    """Best-effort attribution from surface patterns, when no parser is available."""
+    found: list[tuple[int, int, Mention]] = []  # (verb class, -position, mention)
+    for m in _NAME_THEN_VERB.finditer(text):
+        name, start = _lead_trim(m["name"], m.start("name"))
+        role = m["role"]
+        if role and re.fullmatch(NAME_RE, role) and _ROLE_TAIL.search(name):  # "Secretary, Jen Psaki,"
+            name, start, role = role, m.start("role"), name
+        elif not role and (tail := _ROLE_TAIL.search(text[:start])):
+            role = tail.group(1)
+        if len(name.split()) == 1 and (name in TITLE_WORDS or name.lower() in _NOT_NAMES):
+            continue
+        rank = 2 if m["verb"] in _MENTAL_FORMS else 0
+        found.append((rank, -m.start(), Mention(text=name, start=start, end=start + len(name),
+                                                kind="name", verb=m["verb"], role=_strip_role(role))))
+    for m in _VERB_THEN_NAME.finditer(text):
+        if m["name"].lower() in _NOT_NAMES:
+            continue
+        found.append((0, -m.start(), Mention(text=m["name"], start=m.start("name"), end=m.end("name"),
+                                             kind="name", verb=m["verb"])))
+    for m in _BY_AGENT.finditer(text):
+        found.append((0, -m.start(), Mention(text=m["name"], start=m.start("name"), end=m.end("name"),
+                                             kind="name", verb=m["verb"], role=_strip_role(m["role"]))))
+    for m in _QUOTED.finditer(text):
+        name, start = _lead_trim(m["name"], m.start("name"))
+        found.append((0, -m.start(), Mention(text=name, start=start, end=start + len(name),
+                                             kind="name", verb=m["verb"])))
+    for m in _ACCORDING.finditer(text):
+        np_text, np_start = m["np"].strip(), m.start("np")
+        if m["name"]:
+            mention = Mention(text=m["name"], start=m.start("name"), end=m.end("name"), kind="name",
+                              verb="according to", role=_strip_role(np_text))
+        else:
+            kind: MentionKind = "name" if re.search(r"\b[A-Z]", np_text) else "group"
+            cleaned = clean_name(np_text)
+            offset = np_start + np_text.index(cleaned) if cleaned in np_text else np_start
+            mention = Mention(text=cleaned, start=offset, end=offset + len(cleaned), kind=kind,
+                              verb="according to")
+        found.append((1, -m.start(), mention))
+    for m in _GROUP_VERB.finditer(text):
+        who = clean_name(m["who"])
+        start = m.start("who") + m["who"].index(who)
+        found.append((2 if m["verb"] in _MENTAL_FORMS else 1, -m.start(), Mention(
+            text=who, start=start, end=start + len(who), kind="group", verb=m["verb"])))
+    for m in _PRONOUN_VERB.finditer(text):
+        who = m["who"]
+        kind = "pronoun" if who.lower() in _PRONOUNS else "role"
+        found.append((0 if kind == "role" else 1, -m.start(), Mention(
+            text=who, start=m.start("who"), end=m.end("who"), kind=kind, verb=m["verb"])))
+    return min(found, key=lambda f: (f[0], f[1]))[2] if found else None
+
+
+def regex_names(text: str) -> list[tuple[int, int]]:
+    """Spans of capitalised name sequences (regex stand-in for named entities)."""
+    spans = []
+    for m in re.finditer(rf"(?<![\w\u2019']){NAME_RE}", text):
+        name, start = _lead_trim(m.group(0), m.start())
+        if name.split()[0] in TITLE_WORDS and len(name.split()) == 1:
+            continue
+        spans.append((start, start + len(name)))
+    return spans
+
+
+# --------------------------------------------------------------------------- article-wide
+
+
+class PersonMention(BaseModel):
+    name: str = Field(description="Full name the mention resolves to.")
+    sentence: int = Field(description="0-based sentence number.")
+    start: int = Field(description="Offset of the mention in Document.text.")
+
+
+class SpeakerIndex:
+    """People and speakers across the article: full names, roles and mention positions."""
+
+    def __init__(self, full_names: Iterable[str]) -> None:
+        self.full: list[str] = []
+        for raw in full_names:
+            name = self.trim_titles(clean_name(raw))
+            words = name.split()
+            if 2 <= len(words) <= 4 and not set(words) & PLACES and name not in self.full:
+                self.full.append(name)
+        self.roles: dict[str, str] = {}
+        self.speakers: set[str] = set()
+        self.mentions: list[PersonMention] = []
+
+    @staticmethod
+    def trim_titles(name: str) -> str:
+        words = name.split()
+        while len(words) > 1 and words[0] in TITLE_WORDS:
+            words = words[1:]
+        return " ".join(words)
+
+    def expand(self, name: str) -> str:
+        """'Kirby' -> 'John Kirby' when the article gives the full name anywhere."""
+        name = self.trim_titles(clean_name(name))
+        if " " in name:
+            return name
+        matches = [f for f in self.full if f.split()[-1] == name]
+        return matches[0] if matches else name
+
+    @staticmethod
+    def looks_like_person(name: str) -> bool:
+        """Regex-path guess: two or three capitalised words, none a title, place or org word."""
+        words = name.split()
+        return (2 <= len(words) <= 3 and not set(words) & (TITLE_WORDS | ORG_WORDS | PLACES)
+                and not any(w.isupper() and len(w) > 1 for w in words))
+
+    def is_person(self, name: str) -> bool:
+        return name in self.full or any(f.split()[-1] == name for f in self.full)
+
+    def scan(self, sentences: list[tuple[int, str]], persons: list[list[tuple[int, str]]]) -> None:
+        """Record person mentions: known names found in each sentence plus `persons`
+        (per sentence: offset and text of PERSON entities)."""
+        keys = sorted({w for f in self.full for w in (f, f.split()[-1])}, key=len, reverse=True)
+        pattern = re.compile(r"\b(?:" + "|".join(map(re.escape, keys)) + r")\b") if keys else None
+        for n, (offset, text) in enumerate(sentences):
+            seen: dict[int, str] = {}
+            if pattern is not None:
+                for m in pattern.finditer(text):
+                    if not any(s <= m.start() < s + len(v) for s, v in seen.items()):
+                        seen[m.start()] = m.group(0)
+            for start, name in persons[n]:
+                if name.split()[-1] not in PLACES and start - offset not in seen:
+                    seen[start - offset] = name
+            for pos, name in sorted(seen.items()):
+                self.mentions.append(PersonMention(name=self.expand(name), sentence=n, start=offset + pos))
+
+    def antecedent(self, sentence: int, before: int, role_noun: str | None = None,
+                   window: int = 6) -> str | None:
+        """Most recent person before offset `before`: one whose recorded role matches
+        `role_noun`, else one who speaks elsewhere in the article, else anyone."""
+        pool = [m for m in reversed(self.mentions)
+                if sentence - window <= m.sentence <= sentence and m.start < before]
+        if pool and pool[0].sentence == sentence and not role_noun:  # "Psaki ..., where he warned"
+            return pool[0].name
+        if role_noun:
+            stem = role_noun.lower()[:6]
+            for m in pool:
+                if any(w.lower().startswith(stem) for w in self.roles.get(m.name, "").split()):
+                    return m.name
+        for m in pool:
+            if m.name in self.speakers:
+                return m.name
+        # Otherwise the first person of the latest sentence naming one: usually its subject.
+        latest = [m for m in pool if pool and m.sentence == pool[0].sentence]
+        return latest[-1].name if latest else None

@@ -1,0 +1,377 @@
+"""The three analysis steps over one article: summary, claims, verification questions.
+
+Each step is a generator (see `pipeline`): it yields model calls and turns the model's
+compact drafts into grounded public models. The model cites sentence numbers; code
+re-anchors weak citations, derives every quote and offset, and falls back to the
+article's own words where a model rewrite adds what the article does not say.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import signals as sig
+from .dates import resolve_relative_dates
+from .errors import ValidationIssue
+from .grounding import SentenceIndex, anchor, locate_quote, sentence_quote, unsupported_terms
+from .pipeline import Step
+from .schemas import (
+    Claim,
+    ClaimsDraft,
+    ClaimType,
+    Document,
+    FiveW,
+    KeyPoint,
+    Provenance,
+    QuestionsDraft,
+    ReduceDraft,
+    Sentence,
+    Summary,
+    SummaryDraft,
+    VerificationMethod,
+    VerificationQuestion,
+    WField,
+)
+from .structured import CallSpec, Structured
+
+
+@dataclass(frozen=True)
+class Options:
+    """Knobs that change results (and so belong in cache keys)."""
+
+    max_points: int = 6
+    max_claims: int = 8
+    min_check_worthiness: float = 0.3
+    max_attempts: int = 3
+    chunk_tokens: int = 3000
+    support_threshold: float = 0.4
+    prompts_dir: Path | None = None
+
+
+TokenCounter = Callable[[str], int]
+
+
+# --------------------------------------------------------------------------- chunks
+
+
+def numbered(sentences: Sequence[Sentence]) -> str:
+    return "\n".join(f"[{s.index}] {s.text}" for s in sentences)
+
+
+def chunk_sentences(doc: Document, budget: int, count: TokenCounter) -> list[list[Sentence]]:
+    """Split on sentence boundaries so each chunk's numbered text fits `budget` tokens.
+
+    Sentence numbers stay global. One sentence longer than the budget becomes a chunk of
+    its own (the backend then reports a context overflow rather than us truncating it).
+    """
+    chunks: list[list[Sentence]] = [[]]
+    used = 0
+    for s in doc.sentences:
+        cost = count(f"[{s.index}] {s.text}\n")
+        if chunks[-1] and used + cost > budget:
+            chunks.append([])
+            used = 0
+        chunks[-1].append(s)
+        used += cost
+    return chunks
+
+
+def prefix_values(doc: Document, sentences: Sequence[Sentence]) -> dict[str, Any]:
+    return {
+        "title": doc.title or "(none)",
+        "published": doc.published.isoformat() if doc.published else "unknown",
+        "sentences": numbered(sentences),
+    }
+
+
+def _ids_out_of_range(ids: Sequence[int], allowed: set[int]) -> list[int]:
+    return [i for i in ids if i not in allowed]
+
+
+# --------------------------------------------------------------------------- summary
+
+
+def _summary_check(doc: Document, chunk: Sequence[Sentence], opts: Options,
+                   notes: list[str]) -> Callable[[Any], list[ValidationIssue]]:
+    allowed = {s.index for s in chunk}
+    index = SentenceIndex(chunk)
+
+    def check(draft: SummaryDraft) -> list[ValidationIssue]:
+        issues: list[ValidationIssue] = []
+        for field in ("headline", "tldr"):
+            if bad := unsupported_terms(getattr(draft, field), doc):
+                issues.append(ValidationIssue(field, f"mentions {', '.join(map(repr, bad))}, "
+                                                     "which the article does not contain"))
+        kept = []
+        for i, kp in enumerate(draft.key_points):
+            cited = [f"S{n}" for n in kp.ids if n in allowed]
+            ids, score = anchor(kp.text, doc, cited, index=index, threshold=opts.support_threshold)
+            if ids and not unsupported_terms(kp.text, doc):
+                if ids != cited:
+                    notes.append(f"key point {i + 1}: re-anchored {kp.ids} -> {ids}")
+                kp.ids = [int(x[1:]) for x in ids]
+                kept.append(kp)
+            else:
+                notes.append(f"key point {i + 1} dropped: not supported by the article "
+                             f"(best support {score:.2f}): {kp.text!r}")
+        if len(kept) < min(3, len(chunk)):
+            issues.append(ValidationIssue("key_points", f"only {len(kept)} key point(s) are "
+                          "supported by the sentences they cite; give at least 3, each citing "
+                          "the sentence numbers that state it"))
+        draft.key_points = kept
+        for name in ("who", "when", "where", "why"):
+            w = getattr(draft, name)
+            if w is not None and _ids_out_of_range(w.ids, allowed):
+                setattr(draft, name, None)
+        return issues
+
+    return check
+
+
+def _key_point(doc: Document, text: str, ids: Sequence[int]) -> KeyPoint:
+    from .grounding import support
+
+    sids = [f"S{n}" for n in ids]
+    quotes = [sentence_quote(doc, s) for s in sids]
+    return KeyPoint(text=text, sentence_ids=sids, quotes=quotes,
+                    support=round(support(text, [q.text for q in quotes]), 3))
+
+
+def _five_w(draft: SummaryDraft, what: str, what_ids: list[str]) -> FiveW:
+    def w(d: Any) -> WField | None:
+        return WField(text=d.text, sentence_ids=[f"S{n}" for n in d.ids]) if d else None
+
+    return FiveW(who=w(draft.who), what=WField(text=what, sentence_ids=what_ids) if what else None,
+                 when=w(draft.when), where=w(draft.where), why=w(draft.why))
+
+
+def summarize_step(doc: Document, opts: Options, count: TokenCounter,
+                   notes: list[str]) -> Step[Summary]:
+    chunks = chunk_sentences(doc, opts.chunk_tokens, count)
+    specs = [CallSpec("summarize", {**prefix_values(doc, c), "max_points": opts.max_points},
+                      SummaryDraft, _summary_check(doc, c, opts, notes), opts.max_attempts,
+                      prompts_dir=opts.prompts_dir) for c in chunks]
+    results: list[Structured[SummaryDraft]] = yield specs
+    drafts = [r.value for r in results]
+    points = [kp for d in drafts for kp in d.key_points]
+    headline, tldr = drafts[0].headline, drafts[0].tldr
+    if len(drafts) > 1:
+        notes.append(f"map-reduce over {len(drafts)} chunks")
+        listing = "\n".join(f"{i + 1}. {kp.text}" for i, kp in enumerate(points))
+
+        def check_reduce(d: ReduceDraft) -> list[ValidationIssue]:
+            issues = [ValidationIssue(f, f"mentions {', '.join(map(repr, bad))}, which the "
+                                         "article does not contain")
+                      for f in ("headline", "tldr") if (bad := unsupported_terms(getattr(d, f), doc))]
+            if bad_ids := _ids_out_of_range(d.keep, set(range(1, len(points) + 1))):
+                issues.append(ValidationIssue("keep", f"no such point(s): {bad_ids}"))
+            return issues
+
+        reduced: Structured[ReduceDraft] = yield CallSpec(
+            "summary_reduce", {"title": doc.title or "(none)", "points": listing,
+                               "max_points": opts.max_points},
+            ReduceDraft, check_reduce, opts.max_attempts, prompts_dir=opts.prompts_dir)
+        headline, tldr = reduced.value.headline, reduced.value.tldr
+        order = list(dict.fromkeys(reduced.value.keep))
+        points = [points[i - 1] for i in order] + [p for i, p in enumerate(points, 1) if i not in order]
+    points = points[: opts.max_points]
+    tldr_ids, _ = anchor(tldr, doc, [], threshold=0.0)
+    key_points = [_key_point(doc, kp.text, kp.ids) for kp in points]
+    what = key_points[0] if key_points else None
+    return Summary(headline=headline, tldr=tldr,
+                   tldr_sentence_ids=sorted({s for kp in key_points[:3] for s in kp.sentence_ids}
+                                            | set(tldr_ids), key=lambda s: int(s[1:])),
+                   key_points=key_points,
+                   five_w=_five_w(drafts[0], what.text if what else "",
+                                  what.sentence_ids if what else []))
+
+
+# --------------------------------------------------------------------------- claims
+
+
+def _candidate_line(doc: Document, s: sig.SentenceSignals) -> str:
+    sentence = doc.sentence(s.sentence_id)
+    extras = [f"{d.expression} = {d.resolved}" for d in resolve_relative_dates(doc, sentence)]
+    if s.attribution.speaker:
+        extras.append(f"speaker: {s.attribution.speaker}")
+    hint = f" ({'; '.join(extras)})" if extras else ""
+    return f"[{sentence.index}] {sentence.text}{hint}"
+
+
+def _claims_check(doc: Document, allowed: set[int]) -> Callable[[Any], list[ValidationIssue]]:
+    def check(draft: ClaimsDraft) -> list[ValidationIssue]:
+        issues = []
+        for i, c in enumerate(draft.claims):
+            if c.id not in allowed:
+                issues.append(ValidationIssue(f"claims.{i}.id", f"sentence {c.id} is not one of the "
+                                              f"listed sentences ({', '.join(map(str, sorted(allowed)))})"))
+            elif c.quote and locate_quote(doc, c.quote, [c.id]) is None:
+                issues.append(ValidationIssue(f"claims.{i}.quote", f"{c.quote!r} is not in sentence {c.id}"))
+        return issues
+
+    return check
+
+
+_NEEDS = {
+    ClaimType.statistic: lambda f: bool(f.numbers),
+    ClaimType.attributed_statement: lambda f: bool(f.attribution.speaker or f.attribution.verb),
+}
+
+
+def _merge_type(model_type: ClaimType, s: sig.SentenceSignals) -> ClaimType:
+    # The small model over-uses some types; keep its choice only where the sentence's
+    # own features allow it.
+    need = _NEEDS.get(model_type)
+    if need is not None and not need(s):
+        return s.claim_type
+    if model_type in (ClaimType.other, ClaimType.event) and s.claim_type not in (ClaimType.other,):
+        return s.claim_type
+    return model_type
+
+
+def _claim_text(doc: Document, text: str, sentence: Sentence, extra: list[str],
+                threshold: float) -> str | None:
+    from .grounding import support
+
+    if unsupported_terms(text, doc, extra):
+        return None
+    return text if support(text, [sentence.text, *extra]) >= threshold else None
+
+
+def claims_step(doc: Document, opts: Options, count: TokenCounter,
+                notes: list[str]) -> Step[list[Claim]]:
+    signals = sig.analyze_sentences(doc)
+    by_id = {s.sentence_id: s for s in signals}
+    candidates = sig.rank_claim_candidates(signals, k=opts.max_claims)
+    if not candidates:
+        return []
+    specs = []
+    for chunk in chunk_sentences(doc, opts.chunk_tokens, count):
+        ids = {s.id for s in chunk}
+        mine = [c for c in candidates if c.sentence_id in ids]
+        if mine:
+            allowed = {doc.sentence(c.sentence_id).index for c in mine}
+            specs.append(CallSpec(
+                "claims", {**prefix_values(doc, chunk),
+                           "candidates": "\n".join(_candidate_line(doc, c) for c in mine)},
+                ClaimsDraft, _claims_check(doc, allowed), opts.max_attempts,
+                prompts_dir=opts.prompts_dir))
+    results: list[Structured[ClaimsDraft]] = yield specs
+    drafts = {}
+    for r in results:
+        for c in r.value.claims:
+            drafts.setdefault(f"S{c.id}", c)
+    claims: list[Claim] = []
+    for cand in candidates:
+        sentence = doc.sentence(cand.sentence_id)
+        draft = drafts.get(sentence.id)
+        dates = resolve_relative_dates(doc, sentence)
+        attribution = cand.attribution.model_copy()
+        if draft and draft.speaker and not attribution.speaker:
+            found = locate_quote(doc, draft.speaker, [s.id for s in doc.sentences])
+            if found is not None and draft.speaker.lower() not in {"null", "none", "unknown"}:
+                attribution.speaker = found.text
+        extra = [x for x in (attribution.speaker, attribution.role) if x]
+        extra += [d.resolved for d in dates]
+        text = _claim_text(doc, draft.claim, sentence, extra, 0.5) if draft else None
+        if text is None:
+            notes.append(f"claim for {sentence.id}: model rewrite "
+                         f"{'missing' if draft is None else 'not supported'}; using the sentence")
+            text = sentence.text
+        llm_vote = 1.0 if (draft and draft.checkworthy) else 0.0
+        worth = round(0.75 * cand.checkworthiness + 0.25 * llm_vote, 2) if draft else cand.checkworthiness
+        if worth < opts.min_check_worthiness:
+            continue
+        quote = sentence_quote(doc, sentence.id)
+        if draft and draft.quote and (q := locate_quote(doc, draft.quote, [sentence.id])):
+            quote = q
+        claims.append(Claim(
+            id=f"C{len(claims) + 1}", text=text,
+            type=_merge_type(draft.type, by_id[sentence.id]) if draft else cand.claim_type,
+            attribution=attribution, check_worthiness=worth,
+            check_worthiness_reason=cand.checkworthiness_reason
+            + ("" if draft is None else f"; model: {'check-worthy' if draft.checkworthy else 'not check-worthy'}"),
+            sentence_ids=[sentence.id], quote=quote, quotes=[sentence_quote(doc, sentence.id)],
+            dates=dates, as_of=doc.published.isoformat() if doc.published else None))
+    return claims
+
+
+# --------------------------------------------------------------------------- questions
+
+_ARTICLE_WORDS = ("the article", "this article", "the report", "the text", "this claim",
+                  "the claim", "the statement", "the sentence")
+
+
+def _questions_check(n_claims: int) -> Callable[[Any], list[ValidationIssue]]:
+    def check(draft: QuestionsDraft) -> list[ValidationIssue]:
+        issues = []
+        for i, q in enumerate(draft.questions):
+            if not 1 <= q.claim <= n_claims:
+                issues.append(ValidationIssue(f"questions.{i}.claim", f"there is no claim {q.claim}"))
+            elif any(w in q.question.lower() for w in _ARTICLE_WORDS):
+                issues.append(ValidationIssue(f"questions.{i}.question",
+                              "must be answerable without the article: name who, what and when "
+                              "instead of referring to 'the article' or 'the claim'"))
+        return issues
+
+    return check
+
+
+def _on_record_question(claim: Claim, published: dt.date | None) -> VerificationQuestion | None:
+    speaker = claim.attribution.speaker
+    if claim.type != ClaimType.attributed_statement or not speaker:
+        return None
+    when = f" around {published.isoformat()}" if published else ""
+    verb = claim.attribution.verb or "make this statement"
+    return VerificationQuestion(
+        claim_id=claim.id,
+        question=f"Is there a transcript, recording or official statement{when} in which "
+                 f"{speaker} {'is ' + verb if verb.startswith('according') else verb} this?",
+        method=VerificationMethod.on_record_confirmation,
+        who_could_answer=f"{speaker}" + (f" ({claim.attribution.role})" if claim.attribution.role else ""),
+    )
+
+
+def questions_step(doc: Document, claims: list[Claim], opts: Options, count: TokenCounter,
+                   notes: list[str]) -> Step[list[VerificationQuestion]]:
+    if not claims:
+        return []
+    chunks = chunk_sentences(doc, opts.chunk_tokens, count)
+    where = {s.id: i for i, c in enumerate(chunks) for s in c}
+    groups: dict[int, list[Claim]] = {}
+    for c in claims:
+        groups.setdefault(where[c.sentence_ids[0]], []).append(c)
+    specs, orders = [], []
+    for ci, group in groups.items():
+        listing = "\n".join(f"{n}. {c.text}" for n, c in enumerate(group, 1))
+        specs.append(CallSpec("questions", {**prefix_values(doc, chunks[ci]), "claims": listing},
+                              QuestionsDraft, _questions_check(len(group)), opts.max_attempts,
+                              prompts_dir=opts.prompts_dir))
+        orders.append(group)
+    results: list[Structured[QuestionsDraft]] = yield specs
+    out: list[VerificationQuestion] = []
+    for group, r in zip(orders, results, strict=True):
+        asked: dict[str, list[VerificationQuestion]] = {}
+        for q in r.value.questions:
+            claim = group[q.claim - 1]
+            if len(asked.setdefault(claim.id, [])) < 2:
+                asked[claim.id].append(VerificationQuestion(
+                    claim_id=claim.id, question=q.question, method=q.method,
+                    who_could_answer=q.who))
+        for claim in group:
+            mine = asked.get(claim.id, [])
+            if not mine:
+                notes.append(f"no model question for {claim.id}")
+            if extra := _on_record_question(claim, doc.published):
+                mine.append(extra)
+            out += mine[:3]
+    return out
+
+
+def merge_provenance(target: Provenance, other: Provenance) -> None:
+    target.merge(other)
+    target.latency_s += other.latency_s

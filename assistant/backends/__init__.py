@@ -1,0 +1,41 @@
+"""Backends by name, imported lazily so a missing optional SDK costs nothing until used."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from ..errors import MissingDependencyError, UserError
+from .base import Backend, ChatRequest, ChatResponse, Message
+from .fake import FakeBackend
+
+BACKENDS = ("openai", "embedded", "fake")
+
+
+def default_backend_name() -> str:
+    """OpenAI-compatible when an endpoint or key is configured, else the embedded model."""
+    configured = any(os.environ.get(v) for v in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "ASSISTANT_BASE_URL"))
+    return os.environ.get("ASSISTANT_BACKEND") or ("openai" if configured else "embedded")
+
+
+def get_backend(name: str | None = None, *, model: str | None = None, base_url: str | None = None,
+                api_key: str | None = None, **kwargs: Any) -> Backend:
+    name = name or default_backend_name()
+    if name == "openai":
+        try:
+            from .openai_compat import OpenAIBackend
+        except ImportError as exc:  # pragma: no cover - openai is a core dependency
+            raise MissingDependencyError("openai", "openai") from exc
+        return OpenAIBackend(model=model, base_url=base_url or os.environ.get("ASSISTANT_BASE_URL"),
+                             api_key=api_key, **kwargs)
+    if name == "embedded":
+        from .embedded import EmbeddedBackend
+
+        return EmbeddedBackend(model_path=model, **kwargs)
+    if name == "fake":
+        return FakeBackend(**kwargs)
+    raise UserError(f"unknown backend {name!r}; choose one of: {', '.join(BACKENDS)}")
+
+
+__all__ = ["BACKENDS", "Backend", "ChatRequest", "ChatResponse", "FakeBackend", "Message",
+           "default_backend_name", "get_backend"]

@@ -1,0 +1,73 @@
+"""Drivers that run analysis steps against a backend, sync or async.
+
+A step is a generator that yields a `CallSpec` (or a list of them, which may run
+concurrently) and receives the `Structured` result(s); it returns its final value. The
+same step code therefore serves `Assistant` and `AsyncAssistant`, and provenance is
+accumulated here, in one place.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Generator
+from typing import Any, TypeVar
+
+from .backends.base import Backend
+from .schemas import Provenance
+from .structured import CallSpec, Structured, acall_structured, call_structured
+
+R = TypeVar("R")
+Step = Generator[CallSpec | list[CallSpec], Any, R]
+
+
+def new_provenance(backend: Backend) -> Provenance:
+    return Provenance(backend=backend.name, model=backend.model, base_url=backend.base_url)
+
+
+def _record(prov: Provenance, results: Structured[Any] | list[Structured[Any]]) -> None:
+    for r in results if isinstance(results, list) else [results]:
+        known = {(p.name, p.hash) for p in prov.prompts}
+        prov.prompts += [p for p in r.prompts if (p.name, p.hash) not in known]
+        prov.usage.add(r.usage)
+        prov.attempts += r.attempts
+
+
+def run(step: Step[R], backend: Backend, prov: Provenance) -> R:
+    started = time.perf_counter()
+    try:
+        request = next(step)
+        while True:
+            if isinstance(request, list):
+                result: Any = [call_structured(backend, s) for s in request]
+            else:
+                result = call_structured(backend, request)
+            _record(prov, result)
+            request = step.send(result)
+    except StopIteration as stop:
+        return stop.value  # type: ignore[no-any-return]
+    finally:
+        prov.latency_s += time.perf_counter() - started
+
+
+async def arun(step: Step[R], backend: Backend, prov: Provenance, *, concurrency: int = 4) -> R:
+    started = time.perf_counter()
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(spec: CallSpec) -> Structured[Any]:
+        async with gate:
+            return await acall_structured(backend, spec)
+
+    try:
+        request = next(step)
+        while True:
+            if isinstance(request, list):
+                result: Any = list(await asyncio.gather(*(one(s) for s in request)))
+            else:
+                result = await one(request)
+            _record(prov, result)
+            request = step.send(result)
+    except StopIteration as stop:
+        return stop.value  # type: ignore[no-any-return]
+    finally:
+        prov.latency_s += time.perf_counter() - started

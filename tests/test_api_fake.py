@@ -1,0 +1,121 @@
+"""The whole analysis pipeline against a scripted model: grounding is enforced by code."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from assistant import Assistant, AsyncAssistant, FakeBackend, OutputValidationError, to_markdown
+from assistant.backends.base import ChatRequest
+from assistant.grounding import verify_quote
+from assistant.intake import load_document
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "assistant" / "examples" / "harbor-bridge-closure.txt"
+
+
+def _numbers(text: str) -> list[int]:
+    return [int(n) for n in re.findall(r"^\[(\d+)\]", text, re.MULTILINE)]
+
+
+def responder(request: ChatRequest) -> dict[str, Any]:
+    """A stand-in model: cites plausible sentences, and makes some classic mistakes."""
+    article = request.messages[0].content
+    sentences = dict(re.findall(r"^\[(\d+)\] (.*)$", article, re.MULTILINE))
+    task = request.messages[1].content
+    if "Summarise" in task:
+        keys = [int(k) for k in sentences]
+        first = keys[2:7] if len(keys) >= 7 else keys
+        points = [{"text": " ".join(sentences[str(n)].split()[:12]), "ids": [n]} for n in first[:3]]
+        if len(first) == 5:
+            points.append({"text": sentences[str(first[3])], "ids": [first[0]]})  # off-target id
+            points.append({"text": "Aliens landed in Springfield on Monday", "ids": [first[4]]})
+        return {"headline": "Harbor bridge to close for repairs", "tldr": "The council voted on repairs.",
+                "key_points": points, "who": {"text": "city council", "ids": [first[0]]},
+                "when": None, "where": None, "why": None}
+    if "may contain claims" in task:
+        claims = []
+        for n in _numbers(task):
+            text = sentences[str(n)]
+            claims.append({"id": n, "claim": text[:190] if n % 2 else "Zorblax invented 999 widgets",
+                           "type": "statistic", "speaker": None, "checkworthy": True, "quote": None})
+        return {"claims": claims}
+    claims = re.findall(r"^(\d+)\. (.*)$", task, re.MULTILINE)
+    return {"questions": [{"claim": int(n), "question": f"Do public records confirm that {t[:80]}?",
+                           "method": "official_record", "who": "city clerk"} for n, t in claims]}
+
+
+@pytest.fixture
+def doc():  # type: ignore[no-untyped-def]
+    return load_document(EXAMPLE)
+
+
+def check_grounded(doc, analysis) -> None:  # type: ignore[no-untyped-def]
+    for kp in analysis.summary.key_points:
+        assert kp.sentence_ids and all(verify_quote(doc, q) for q in kp.quotes)
+    for c in analysis.claims:
+        assert verify_quote(doc, c.quote) and c.quote.sentence_id in c.sentence_ids
+        for d in c.dates:
+            assert doc.text[d.start:d.end] == d.expression
+    claim_ids = {c.id for c in analysis.claims}
+    assert {q.claim_id for q in analysis.questions} <= claim_ids
+
+
+def test_analyze_grounds_everything_and_repairs_model_mistakes(doc) -> None:  # type: ignore[no-untyped-def]
+    fake = FakeBackend(default=responder)
+    result = Assistant(fake).analyze(doc)
+    check_grounded(doc, result)
+    texts = [kp.text for kp in result.summary.key_points]
+    assert not any("Aliens" in t for t in texts), "an unsupported key point must be dropped"
+    assert len(result.summary.key_points) == 4
+    notes = " | ".join(result.provenance.notes)
+    assert "re-anchored" in notes and "dropped" in notes
+    assert result.claims, "the example article has check-worthy claims"
+    assert not any("Zorblax" in c.text for c in result.claims), "invented claim text must be replaced"
+    assert all(c.text == doc.sentence(c.sentence_ids[0]).text or "Zorblax" not in c.text for c in result.claims)
+    assert any(c.attribution.speaker for c in result.claims)
+    assert result.questions and all(q.question for q in result.questions)
+    # one call per stage, article first in each so a prefix cache applies
+    assert result.provenance.usage.calls == 3
+    assert len({r.messages[0].content for r in fake.requests}) == 1
+    assert {p.name for p in result.provenance.prompts} >= {"article", "summarize", "claims", "questions"}
+    md = to_markdown(result)
+    assert "## Claims" in md and "### Key points" in md
+    assert result.model_validate_json(result.model_dump_json()) == result
+
+
+async def test_async_assistant_matches_sync(doc) -> None:  # type: ignore[no-untyped-def]
+    sync = Assistant(FakeBackend(default=responder)).analyze(doc)
+    result = await AsyncAssistant(FakeBackend(default=responder)).analyze(doc)
+    assert result.summary.key_points == sync.summary.key_points
+    assert [c.text for c in result.claims] == [c.text for c in sync.claims]
+
+
+def test_long_article_is_map_reduced_with_global_ids(doc) -> None:  # type: ignore[no-untyped-def]
+    def reduce_or_respond(request: ChatRequest) -> dict[str, Any]:
+        if "partial summaries" in request.messages[0].content:
+            return {"headline": "Harbor bridge closure", "tldr": "The council approved repairs.",
+                    "keep": [3, 1, 2]}
+        return responder(request)
+
+    fake = FakeBackend(default=reduce_or_respond)
+    summary = Assistant(fake, chunk_tokens=120).summarize(doc)
+    assert summary.provenance is not None and summary.provenance.chunks > 1
+    calls = [r for r in fake.requests if "Summarise" in r.messages[-1].content]
+    assert len(calls) == summary.provenance.chunks
+    later = _numbers(calls[1].messages[0].content)
+    assert later[0] > 1, "sentence numbers stay global in later chunks"
+    assert summary.headline == "Harbor bridge closure"
+    for kp in summary.key_points:
+        assert all(verify_quote(doc, q) for q in kp.quotes)
+
+
+def test_unrepairable_summary_raises_after_bounded_re_asks(doc) -> None:  # type: ignore[no-untyped-def]
+    bad = {"headline": "Mayor Zorblax resigns", "tldr": "x", "key_points": [
+        {"text": "Nothing", "ids": [1]}, {"text": "Nothing", "ids": [1]}, {"text": "Nothing", "ids": [1]}]}
+    fake = FakeBackend(default=bad)
+    with pytest.raises(OutputValidationError, match="Zorblax"):
+        Assistant(fake, max_attempts=2).summarize(doc)
+    assert len(fake.requests) == 2

@@ -1,0 +1,122 @@
+"""Every validation path of the structured-output loop, with the scripted fake backend."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from assistant.analysis import _claims_check, prefix_values
+from assistant.backends.base import ChatResponse
+from assistant.backends.fake import FakeBackend
+from assistant.errors import BackendError, OutputValidationError, TruncatedOutputError
+from assistant.intake import document_from_text
+from assistant.schemas import ClaimsDraft
+from assistant.structured import CallSpec, acall_structured, call_structured, parse_output
+
+TEXT = ("Mayor Ana Ruiz said the city will spend $4 million on repairs.\n\n"
+        "The council approved the plan on Tuesday, according to the clerk.\n\n"
+        "Critics called it “a waste of money”.")
+
+
+@pytest.fixture
+def doc() -> Any:
+    return document_from_text(TEXT)
+
+
+def claim(id_: int = 1, **kw: Any) -> dict[str, Any]:
+    base = {"id": id_, "claim": "Ana Ruiz said the city will spend $4 million on repairs.",
+            "type": "statistic", "speaker": "Ana Ruiz", "checkworthy": True, "quote": None}
+    return {**base, **kw}
+
+
+def spec(doc: Any, attempts: int = 3) -> CallSpec:
+    values = {**prefix_values(doc, doc.sentences), "candidates": "[1] ...\n[2] ..."}
+    return CallSpec("claims", values, ClaimsDraft, _claims_check(doc, {1, 2}), attempts)
+
+
+def test_valid_first_answer(doc: Any) -> None:
+    fake = FakeBackend([{"claims": [claim()]}])
+    result = call_structured(fake, spec(doc))
+    assert result.value.claims[0].speaker == "Ana Ruiz"
+    assert result.attempts == 1 and result.usage.calls == 1
+    request = fake.requests[0]
+    assert request.json_schema is not None and request.json_schema["type"] == "object"
+    assert request.messages[0].role == "system" and "[1] Mayor Ana Ruiz" in request.messages[0].content
+    assert [r.name for r in result.prompts] == ["article", "claims", "reask"]
+
+
+BAD_ANSWERS = [
+    ("invalid JSON", "{\"claims\": [", "not valid JSON"),
+    ("schema violation", {"claims": [claim(type="rumour")]}, "claims.0.type"),
+    ("missing field", {"claims": [{"id": 1}]}, "claims.0.claim"),
+    ("unknown sentence id", {"claims": [claim(id_=7)]}, "sentence 7 is not one of the listed"),
+    ("quote mismatch", {"claims": [claim(quote="the city will spend $9 million")]}, "is not in sentence 1"),
+]
+
+
+@pytest.mark.parametrize("name, bad, expected", BAD_ANSWERS, ids=[b[0] for b in BAD_ANSWERS])
+def test_bad_answer_is_re_asked_with_the_error(doc: Any, name: str, bad: Any, expected: str) -> None:
+    fake = FakeBackend([bad, {"claims": [claim()]}])
+    result = call_structured(fake, spec(doc))
+    assert result.attempts == 2 and result.usage.calls == 2
+    reask = fake.requests[1].messages
+    assert reask[-2].role == "assistant" and reask[-2].content == (bad if isinstance(bad, str) else json.dumps(bad))
+    assert reask[-1].role == "user" and expected in reask[-1].content
+    # the article prefix is unchanged, so a prefix cache still applies
+    assert reask[0] == fake.requests[0].messages[0]
+
+
+def test_quote_with_other_quote_marks_and_case_is_accepted(doc: Any) -> None:
+    fake = FakeBackend([{"claims": [claim(id_=2, quote="ACCORDING TO  the clerk")]}])
+    assert call_structured(fake, spec(doc)).attempts == 1
+
+
+def test_truncation_is_a_failure_not_a_result(doc: Any) -> None:
+    cut = ChatResponse(text='{"claims": [{"id": 1, "claim": "Ana', finish_reason="length",
+                       completion_tokens=900)
+    fake = FakeBackend([cut, cut])
+    with pytest.raises(TruncatedOutputError) as info:
+        call_structured(fake, spec(doc, attempts=2))
+    assert len(info.value.attempts) == 2
+    assert info.value.usage["completion_tokens"] == 1800
+    assert "cut off" in fake.requests[1].messages[-1].content
+
+
+def test_even_valid_json_with_length_finish_is_rejected(doc: Any) -> None:
+    full = ChatResponse(text=json.dumps({"claims": [claim()]}), finish_reason="length")
+    fake = FakeBackend([full, {"claims": [claim()]}])
+    assert call_structured(fake, spec(doc)).attempts == 2
+
+
+def test_retries_exhausted_raise_typed_error_with_data(doc: Any) -> None:
+    fake = FakeBackend(["nope", "still nope", "{}"])
+    with pytest.raises(OutputValidationError) as info:
+        call_structured(fake, spec(doc, attempts=3))
+    err = info.value
+    assert not isinstance(err, TruncatedOutputError)
+    assert [a.raw_output for a in err.attempts] == ["nope", "still nope", "{}"]
+    assert err.raw_output == "{}" and err.prompt == "claims"
+    assert err.usage["prompt_tokens"] > 0
+    assert "after 3 attempt(s)" in str(err) and "\n" not in str(err)
+    assert len(fake.requests) == 3
+
+
+def test_backend_errors_are_not_re_asked(doc: Any) -> None:
+    fake = FakeBackend([BackendError("HTTP 500", status_code=500)])
+    with pytest.raises(BackendError):
+        call_structured(fake, spec(doc))
+    assert len(fake.requests) == 1
+
+
+async def test_async_driver_re_asks_too(doc: Any) -> None:
+    fake = FakeBackend(["[", {"claims": [claim()]}])
+    result = await acall_structured(fake, spec(doc))
+    assert result.attempts == 2
+
+
+@pytest.mark.parametrize("text", ['```json\n{"claims": []}\n```', '  {"claims": []}  '])
+def test_parse_output_accepts_fenced_json(text: str) -> None:
+    value, issues = parse_output(text, ClaimsDraft)
+    assert issues == [] and value is not None and value.claims == []
