@@ -92,7 +92,7 @@ class Mention(BaseModel):
     end: int = Field(description="Offset one past those words in the sentence.")
     kind: MentionKind = Field(description="name (person or organisation), pronoun, role or group.")
     verb: str = Field(description="Attribution verb or phrase as written.")
-    role: str | None = Field(None, description="Role written next to the name, if any.")
+    role: str | None = Field(default=None, description="Role written next to the name, if any.")
 
 
 def clean_name(text: str) -> str:
@@ -145,7 +145,7 @@ def _appositive_name(doc: Any, after: int) -> tuple[int, int] | None:
 
 def _np_end(head: Any) -> int:
     """End (token index) of `head` plus its prepositional modifiers ("head of the office")."""
-    end = head.i + 1
+    end: int = head.i + 1
     for child in head.rights:
         if child.dep_ == "prep":
             end = max(end, child.right_edge.i + 1)

@@ -60,7 +60,7 @@ class NumberSpan(BaseModel):
     start: int = Field(description="Offset of the figure in Document.text.")
     end: int = Field(description="Offset one past the figure.")
     kind: NumberKind = Field(description="cardinal, percent, money, year or date (part of a date).")
-    value: float | None = Field(None, description="Numeric value, scale words applied (1.5 million = 1.5e6).")
+    value: float | None = Field(default=None, description="Numeric value, scale words applied (1.5 million = 1.5e6).")
     central: bool = Field(
         description="A quantity the sentence asserts (not a year, date part or 'the two countries')."
     )
@@ -121,11 +121,11 @@ def find_numbers(text: str, date_spans: list[tuple[int, int]] | None = None) -> 
         words = m["num"].lower()
         if words in ("one", "zero", "m") or words.startswith("m "):
             continue  # "one of", "zero tolerance": rarely a figure on its own
-        value = words_to_number(words)
-        if value is None:
+        parsed = words_to_number(words)
+        if parsed is None:
             continue
         kind = "money" if m["curw"] else "percent" if m["pct"] else "cardinal"
-        add(m.start(), m.end(), kind, value)
+        add(m.start(), m.end(), kind, parsed)
     return sorted(found, key=lambda n: n.start)
 
 

@@ -44,7 +44,7 @@ class Options:
     """Knobs that change results (and so belong in cache keys)."""
 
     max_points: int = 6
-    max_claims: int = 8
+    max_claims: int = 10
     min_check_worthiness: float = 0.3
     max_attempts: int = 3
     chunk_tokens: int = 3000

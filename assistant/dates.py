@@ -135,8 +135,9 @@ _FUTURE = re.compile(
 )
 _PAST = re.compile(
     r"(?i)^(?:said|says|told|was|were|had|did|met|went|came|gave|took|made|saw|held|began|"
-    r"spoke|left|found|brought|thought|led|sent|won|lost|fell|rose|struck|got|became|"
-    r"announced|reported|ago|earlier)$"
+    r"spoke|left|found|brought|thought|led|sent|won|lost|fell|rose|struck|got|became|kept|"
+    r"caught|paid|felt|heard|built|stood|wrote|ran|chose|threw|drove|flew|fought|bought|"
+    r"sold|spent|meant|announced|reported|ago|earlier)$"
 )
 # Words ending in -ed that are not past participles.
 _NOT_PAST = frozenset((
@@ -145,28 +146,35 @@ _NOT_PAST = frozenset((
     "weed", "greed", "deed", "creed",
 ))
 _WORD = re.compile(r"[\w']+")
+_CUE_REACH = 8  # words; a verb farther away usually belongs to another clause
 
 
 def _sentence_is_future(text: str, start: int, end: int) -> bool:
     """Whether the tense cue nearest to text[start:end] points forward.
 
     News sentences often mix tenses ("said Friday it will ..."), so the whole sentence's
-    tense misleads; the closest past or future cue (by words) decides, and past wins ties.
+    tense misleads; the closest past or future cue (by words) decides, and past wins ties
+    and the absence of any cue nearby.
     """
     best: tuple[int, bool] | None = None
-    for w in _WORD.finditer(text):
+    words = list(_WORD.finditer(text))
+    for i, w in enumerate(words):
         if start <= w.start() < end:
             continue
         word = w.group().lower()
+        previous = words[i - 1].group().lower() if i else ""
         # "scheduled"/"expected" end in -ed but look forward: future cues are checked first.
         future = bool(_FUTURE.match(word)) or word.endswith("'ll")
-        past = not future and (bool(_PAST.match(word)) or (
+        # A participle after "be" ("will be held") takes its tense from the modal.
+        past = not future and previous != "be" and (bool(_PAST.match(word)) or (
             len(word) >= 5 and word.endswith("ed") and word not in _NOT_PAST
         ))
         if not (future or past):
             continue
         between = text[w.end():start] if w.start() < start else text[end:w.start()]
         distance = len(_WORD.findall(between))
+        if distance > _CUE_REACH:
+            continue
         if best is None or distance < best[0] or (distance == best[0] and past):
             best = (distance, future)
     return bool(best and best[1])

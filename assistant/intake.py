@@ -224,9 +224,12 @@ def load_document(
 ) -> Document:
     """Read an article from a path, "-" (stdin), bytes or text, and build its Document.
 
-    `name` labels bytes or text (used as `source` and searched for a YYYY-MM-DD date);
-    `published` wins over any date found in the article; `fmt` is auto, text, markdown
-    or html. Raises `InputError` (one line) when the input cannot be used.
+    A str is a path unless it contains a newline, or `fmt` is given and no such file
+    exists. `name` labels bytes or text: it becomes `source`, its extension can pick the
+    format and a YYYY-MM-DD in it can date the article. `published` (date or ISO string)
+    wins over any date found in the article; `fmt` is auto, text, markdown or html.
+    Raises `InputError` (one line) when the input cannot be used, `UserError` for a bad
+    option.
     """
     _check_options(fmt, max_chars)
     limit = _raw_limit(max_chars)
@@ -241,8 +244,6 @@ def load_document(
         path = Path(source)
         origin = label = str(path)
         raw = _read_path(path, limit)
-        if fmt == "auto":
-            fmt = _EXTENSIONS.get(path.suffix.lower(), "auto")
     if len(raw) > limit:
         raise _too_large(label, len(raw), limit, "bytes" if isinstance(raw, bytes) else "characters")
     text = decode_bytes(raw, label) if isinstance(raw, bytes) else raw
@@ -270,6 +271,8 @@ def _build(
 ) -> Document:
     published_date = _published_argument(published)  # a bad argument fails before work
     check_controls(text, label)
+    if fmt == "auto" and name:
+        fmt = _EXTENSIONS.get(Path(name).suffix.lower(), "auto")
     if fmt == "auto":
         fmt = "html" if looks_html(text) else "markdown" if looks_markdown(text) else "text"
     extracted = (html_to_text(text) if fmt == "html" else

@@ -28,6 +28,20 @@ _ABBREVIATIONS = frozenset((
 ))
 
 
+# pysbd ends a sentence at every line break. A break before a lowercase word or after a
+# comma is a hard wrap inside a sentence, so pysbd sees a space there (same length, so
+# offsets still match the original text).
+_LINE_BREAK = re.compile(r"\n(?=[ \t]*(\w))")
+
+
+def _unwrap(text: str) -> str:
+    def soften(m: re.Match[str]) -> str:
+        before = text[max(0, m.start() - 20) : m.start()].rstrip(" \t")[-1:]
+        return " " if m.group(1).islower() or before == "," else "\n"
+
+    return _LINE_BREAK.sub(soften, text)
+
+
 @cache
 def _segmenter() -> Any:
     import pysbd
@@ -89,6 +103,7 @@ def split_sentences(text: str) -> list[Sentence]:
         for w_offset, window in _windows(text[p_start:p_end]):
             base = p_start + w_offset
             cursor = 0
+            window = _unwrap(window)  # offsets into `window` still index `text` from `base`
             for piece in _segmenter().segment(window):
                 piece = piece.strip()
                 if not piece:

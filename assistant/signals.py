@@ -47,6 +47,7 @@ from ._attribution import (
     words,
 )
 from ._numbers import NumberSpan, direct_quotes, find_numbers, specific_dates
+from .errors import MissingDependencyError
 from .schemas import Attribution, ClaimType, Document, Sentence
 
 __all__ = [
@@ -61,6 +62,7 @@ __all__ = [
 ]
 
 Method = Literal["spacy", "regex"]
+BoilerplateKind = Literal["disclaimer", "headline", "fragment"]
 ENTITY_LABELS = words(
 "PERSON ORG GPE NORP DATE MONEY PERCENT CARDINAL QUANTITY EVENT LAW"
 )
@@ -141,29 +143,29 @@ class SignalFeatures(BaseModel):
     is_vague: bool = Field(description="No named entity, central figure or date.")
     is_question: bool = Field(description="Ends with a question mark.")
     is_heading: bool = Field(description="Alone in its paragraph without a final stop.")
-    boilerplate_kind: Literal["disclaimer", "headline", "fragment"] | None = Field(
-        None, description="Why the sentence is boilerplate, if it is."
+    boilerplate_kind: BoilerplateKind | None = Field(
+        default=None, description="Why the sentence is boilerplate, if it is."
     )
 
 
 class ScoreWeights(BaseModel):
     """Weights of the check-worthiness sum (see the module docstring)."""
 
-    base: float = Field(0.10, description="Every sentence starts here.")
-    central_number: float = Field(0.30, description="At least one central figure.")
-    other_number: float = Field(0.05, description="Only non-central, non-date figures.")
-    per_entity: float = Field(0.05, description="Per distinct named entity.")
-    max_entities: float = Field(0.15, description="Cap on the entity bonus.")
-    named_speaker: float = Field(0.15, description="Attributed to a named person or organisation.")
-    unnamed_speaker: float = Field(0.05, description="Attributed to a role, group or pronoun.")
-    action_verb: float = Field(0.10, description="A factual action verb.")
-    specific_date: float = Field(0.10, description="A specific date expression.")
-    direct_quote: float = Field(0.05, description="A direct quote.")
-    opinion: float = Field(-0.25, description="Opinion markers.")
-    vague: float = Field(-0.20, description="Nothing concrete to check.")
-    question: float = Field(-0.25, description="A question.")
-    heading: float = Field(-0.30, description="A heading.")
-    boilerplate: float = Field(-1.00, description="Disclaimer, headline or fragment.")
+    base: float = Field(default=0.10, description="Every sentence starts here.")
+    central_number: float = Field(default=0.30, description="At least one central figure.")
+    other_number: float = Field(default=0.05, description="Only non-central, non-date figures.")
+    per_entity: float = Field(default=0.05, description="Per distinct named entity.")
+    max_entities: float = Field(default=0.15, description="Cap on the entity bonus.")
+    named_speaker: float = Field(default=0.15, description="Attributed to a named person or organisation.")
+    unnamed_speaker: float = Field(default=0.05, description="Attributed to a role, group or pronoun.")
+    action_verb: float = Field(default=0.10, description="A factual action verb.")
+    specific_date: float = Field(default=0.10, description="A specific date expression.")
+    direct_quote: float = Field(default=0.05, description="A direct quote.")
+    opinion: float = Field(default=-0.25, description="Opinion markers.")
+    vague: float = Field(default=-0.20, description="Nothing concrete to check.")
+    question: float = Field(default=-0.25, description="A question.")
+    heading: float = Field(default=-0.30, description="A heading.")
+    boilerplate: float = Field(default=-1.00, description="Disclaimer, headline or fragment.")
 
 
 class SentenceSignals(BaseModel):
@@ -171,14 +173,14 @@ class SentenceSignals(BaseModel):
     method: Method = Field(description="spacy (parse + NER) or regex (fallback without spaCy).")
     attribution: Attribution = Field(description="Speaker (full name), role, verb and hedges.")
     speaker_start: int | None = Field(
-        None, description="Offset in Document.text of the speaker string when it occurs in the sentence."
+        default=None, description="Offset in Document.text of the speaker string when it occurs in the sentence."
     )
-    speaker_end: int | None = Field(None, description="Offset one past the speaker string.")
+    speaker_end: int | None = Field(default=None, description="Offset one past the speaker string.")
     speaker_mention: str | None = Field(
-        None, description="Words in the sentence that designate the speaker ('Kirby', 'he', 'the spokeswoman')."
+        default=None, description="Words in the sentence that designate the speaker ('Kirby', 'he', 'the spokeswoman')."
     )
-    mention_start: int | None = Field(None, description="Offset of speaker_mention in Document.text.")
-    mention_end: int | None = Field(None, description="Offset one past speaker_mention.")
+    mention_start: int | None = Field(default=None, description="Offset of speaker_mention in Document.text.")
+    mention_end: int | None = Field(default=None, description="Offset one past speaker_mention.")
     numbers: list[NumberSpan] = Field(default_factory=list, description="Figures in the sentence.")
     entities: list[EntitySpan] = Field(default_factory=list, description="Named entities.")
     has_direct_quote: bool = Field(description="Quoted passage of three or more words.")
@@ -215,7 +217,7 @@ def _nlp() -> Any:
 
             for name in _MODEL_NAMES:
                 try:
-                    nlp = spacy.load(name, exclude=["senter"])
+                    nlp: Any = spacy.load(name, exclude=["senter"])
                     break
                 except OSError:
                     continue
@@ -271,14 +273,15 @@ def _full_names(parsed: list[_Parsed], method: Method) -> list[str]:
 # --------------------------------------------------------------------------- features
 
 
-def _boilerplate(doc: Document, s: Sentence, parsed: _Parsed, heading: bool) -> str | None:
+def _boilerplate(doc: Document, s: Sentence, parsed: _Parsed,
+                 heading: bool) -> BoilerplateKind | None:
     if _DISCLAIMER.search(s.text):
         return "disclaimer"
+    if s.index == 1 and doc.title and " ".join(doc.title.split()) == " ".join(s.text.split()):
+        return "headline"
     if len(s.text.split()) <= 5 and not parsed.has_verb and not s.text.rstrip().endswith("?"):
         return "fragment"
-    if s.index == 1 and (heading or (doc.title and " ".join(doc.title.split()) == " ".join(s.text.split()))):
-        return "headline"
-    return None
+    return "headline" if s.index == 1 and heading else None
 
 
 def _claim_type(s: Sentence, f: SignalFeatures, attribution: Attribution) -> ClaimType:
@@ -346,8 +349,6 @@ def analyze_sentences(doc: Document, method: Literal["auto", "spacy", "regex"] =
     """
     weights = weights or ScoreWeights()
     if method == "spacy" and _nlp() is None:
-        from .errors import MissingDependencyError
-
         raise MissingDependencyError("spacy", "nlp")
     used: Method = "spacy" if method != "regex" and _nlp() is not None else "regex"
     sentences = doc.sentences
@@ -369,6 +370,7 @@ def analyze_sentences(doc: Document, method: Literal["auto", "spacy", "regex"] =
 
 
 def _resolve(n: int, s: Sentence, m: Mention, index: SpeakerIndex) -> tuple[str | None, str | None]:
+    speaker: str | None
     if m.kind == "name":
         speaker = index.expand(m.text)
     elif m.kind == "group":
@@ -429,8 +431,26 @@ def _signals(doc: Document, n: int, s: Sentence, p: _Parsed, index: SpeakerIndex
     )
 
 
-def rank_claim_candidates(signals: list[SentenceSignals], k: int = 8) -> list[SentenceSignals]:
-    """The `k` most check-worthy non-boilerplate sentences (ties: earlier first), in article order."""
+def rank_claim_candidates(signals: list[SentenceSignals], k: int = 8,
+                          diversity: float = 0.05) -> list[SentenceSignals]:
+    """The `k` most check-worthy non-boilerplate sentences, returned in article order.
+
+    Greedy: each statistic picked lowers the score of the remaining statistics by
+    `diversity`. The central-figure weight is the largest in the score, so without this a
+    figure-heavy article fills the list with numbers and drops its attributed
+    accusations. Ties: earlier first.
+    """
     pool = [(i, s) for i, s in enumerate(signals) if not s.is_boilerplate]
-    best = sorted(pool, key=lambda x: (-x[1].checkworthiness, x[0]))[: max(0, k)]
-    return [s for _, s in sorted(best, key=lambda x: x[0])]
+    chosen: list[tuple[int, SentenceSignals]] = []
+    types: dict[str, int] = {}
+    while pool and len(chosen) < k:
+        def adjusted(item: tuple[int, SentenceSignals]) -> tuple[float, int]:
+            s = item[1]
+            penalty = types.get(s.claim_type, 0) if s.claim_type == ClaimType.statistic else 0
+            return (-(s.checkworthiness - diversity * penalty), item[0])
+
+        pick = min(pool, key=adjusted)
+        pool.remove(pick)
+        chosen.append(pick)
+        types[pick[1].claim_type] = types.get(pick[1].claim_type, 0) + 1
+    return [s for _, s in sorted(chosen, key=lambda x: x[0])]

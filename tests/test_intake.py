@@ -287,7 +287,7 @@ def test_permission_denied(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
         raise PermissionError(13, "Permission denied")
 
     monkeypatch.setattr(Path, "open", refuse)  # chmod does not stop root, who runs CI here
-    with pytest.raises(InputError, match="cannot read .*secret.txt: permission denied"):
+    with pytest.raises(InputError, match=r"cannot read .*secret\.txt: permission denied"):
         load_document(path)
 
 
@@ -456,3 +456,25 @@ def test_seed_article() -> None:
     assert doc.source == str(SEED)
     assert looks_english(doc.text)
     assert_grid(doc)
+
+
+def test_name_labels_bytes() -> None:
+    doc = load_document(HTML_PAGE.encode("utf-8"), name="saved-2021-05-06.htm")
+    assert doc.source == "saved-2021-05-06.htm"
+    assert "SCRIPT-TEXT" not in doc.text
+    # The page's own date outranks the file name.
+    assert (doc.published, doc.published_source) == (dt.date(2022, 1, 14), "html")
+    plain = load_document(b"Body text only, no date.", name="notes-2021-05-06.txt")
+    assert (plain.published, plain.published_source) == (dt.date(2021, 5, 6), "filename")
+
+
+def test_html_parser_failure_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    import trafilatura
+
+    def explode(*args: object, **kwargs: object) -> None:
+        raise ValueError("lxml said:\nsomething deep\ninside")
+
+    monkeypatch.setattr(trafilatura, "bare_extraction", explode)
+    with pytest.raises(InputError, match="could not parse the HTML page") as err:
+        document_from_text(HTML_PAGE)
+    assert "\n" not in str(err.value)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
 
 from assistant.schemas import Sentence
@@ -13,7 +15,7 @@ def check_grid(text: str, sentences: list[Sentence]) -> None:
         assert s.text and s.text == s.text.strip()
     starts = [s.start for s in sentences]
     assert starts == sorted(starts)
-    assert all(a.end <= b.start for a, b in zip(sentences, sentences[1:], strict=False))
+    assert all(a.end <= b.start for a, b in pairwise(sentences))
 
 
 @pytest.mark.parametrize(

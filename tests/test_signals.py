@@ -288,10 +288,23 @@ def test_rank_claim_candidates(seed_spacy: dict[str, SentenceSignals]) -> None:
     assert positions == sorted(positions)
     assert not any(s.is_boilerplate for s in ranked)
     assert {"S20", "S26"} <= {s.sentence_id for s in ranked}
-    floor = min(s.checkworthiness for s in ranked)
-    dropped = [s for s in signals_ if s not in ranked and not s.is_boilerplate]
+    # with no diversity term it is a plain top-k by score
+    plain = rank_claim_candidates(signals_, k=8, diversity=0.0)
+    floor = min(s.checkworthiness for s in plain)
+    dropped = [s for s in signals_ if s not in plain and not s.is_boilerplate]
     assert all(s.checkworthiness <= floor for s in dropped)
     assert rank_claim_candidates(signals_, k=0) == []
+
+
+def test_rank_keeps_accusations_in_a_figure_heavy_article() -> None:
+    text = ("Exports rose 5%. Imports fell 3%. Prices rose 2%. "
+            "Wages rose 1%. Minister Ana Ruiz accused the Central Bank of Varnia of hiding losses on Monday.")
+    signals_ = [s.model_copy(update={"checkworthiness": 0.5 if s.sentence_id == "S5" else 0.6})
+                for s in analyze_sentences(_doc(text), method="regex")]
+    assert signals_[0].claim_type == "statistic" and signals_[4].claim_type == "attributed_statement"
+    plain = {s.sentence_id for s in rank_claim_candidates(signals_, k=4, diversity=0.0)}
+    diverse = {s.sentence_id for s in rank_claim_candidates(signals_, k=4)}
+    assert "S5" not in plain and "S5" in diverse
 
 
 def test_rank_ties_keep_earlier_sentences() -> None:
