@@ -93,7 +93,8 @@ class _Exchange(Generic[T]):
 
     def request(self) -> ChatRequest:
         return ChatRequest(messages=self.messages, json_schema=self.schema,
-                           schema_name=self.spec.output.__name__, **self.params)
+                           schema_name=self.spec.output.__name__,
+                           prompt="+".join(f"{r.name}@{r.hash}" for r in self.refs), **self.params)
 
     def accept(self, response: ChatResponse) -> Structured[T]:
         self.usage.calls += 1

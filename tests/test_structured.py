@@ -120,3 +120,20 @@ async def test_async_driver_re_asks_too(doc: Any) -> None:
 def test_parse_output_accepts_fenced_json(text: str) -> None:
     value, issues = parse_output(text, ClaimsDraft)
     assert issues == [] and value is not None and value.claims == []
+
+
+def test_cache_key_tracks_what_changes_output(doc: Any) -> None:
+    fake = FakeBackend([{"claims": [claim()]}])
+    call_structured(fake, spec(doc))
+    request = fake.requests[0]
+    assert request.prompt.startswith("article@") and "+claims@" in request.prompt
+    key = request.cache_key("openai", "m", "http://127.0.0.1:1/v1")
+    assert key == request.cache_key("openai", "m", "http://127.0.0.1:1/v1")
+    changed = [
+        request.model_copy(update={"temperature": 0.5}),
+        request.model_copy(update={"prompt": request.prompt + "x"}),
+        request.model_copy(update={"messages": request.messages[:1]}),
+    ]
+    assert all(r.cache_key("openai", "m", "http://127.0.0.1:1/v1") != key for r in changed)
+    assert request.cache_key("openai", "other", "http://127.0.0.1:1/v1") != key
+    assert request.cache_key("openai", "m", "http://127.0.0.1:2/v1") != key

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, Field
@@ -21,6 +23,24 @@ class ChatRequest(BaseModel):
     temperature: float = Field(0.0, description="Sampling temperature.")
     max_tokens: int = Field(512, description="Completion token limit.")
     seed: int | None = Field(0, description="Sampling seed where the backend supports one.")
+    prompt: str = Field("", description="Prompt templates behind the messages, as name@hash+...; "
+                                        "part of cache keys, not sent to the model.")
+
+    def cache_key(self, backend: str, model: str, base_url: str | None) -> str:
+        """Everything that changes the output, and nothing that does not (timeouts, retries).
+
+        The messages are hashed as rendered, so a changed template, article or variable
+        changes the key; the template hashes are included so the key names them too.
+        """
+        payload = {
+            "backend": backend, "model": model, "base_url": base_url or "",
+            "prompt": self.prompt,
+            "messages": [[m.role, m.content] for m in self.messages],
+            "schema": self.json_schema, "temperature": self.temperature,
+            "max_tokens": self.max_tokens, "seed": self.seed,
+        }
+        blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()
 
 
 class ChatResponse(BaseModel):
