@@ -131,7 +131,8 @@ _RELATIVE: list[tuple[str, re.Pattern[str]]] = [
 ]
 
 _FUTURE = re.compile(
-    r"(?i)^(?:will|won't|shall|'ll|going|scheduled|expected|plans?|planning|set|due|upcoming)$"
+    r"(?i)^(?:will|won't|shall|'ll|would|going|scheduled|expected|plans?|planning|set|due|"
+    r"upcoming|starting|start|starts|begin|begins|beginning)$"
 )
 _PAST = re.compile(
     r"(?i)^(?:said|says|told|was|were|had|did|met|went|came|gave|took|made|saw|held|began|"
@@ -172,7 +173,9 @@ def _sentence_is_future(text: str, start: int, end: int) -> bool:
         if not (future or past):
             continue
         between = text[w.end():start] if w.start() < start else text[end:w.start()]
-        distance = len(_WORD.findall(between))
+        # A cue across a comma usually belongs to another clause ("starting in June, the
+        # council decided"): count each comma as a few words of distance.
+        distance = len(_WORD.findall(between)) + 3 * between.count(",")
         if distance > _CUE_REACH:
             continue
         if best is None or distance < best[0] or (distance == best[0] and past):
