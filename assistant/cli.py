@@ -67,7 +67,23 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("-o", "--output", help="write here instead of stdout")
     m = sub.add_parser("model", help="the embedded model's weights")
     m.add_argument("action", choices=["path", "install"], help="print the GGUF path / assemble it")
+    for module in _command_modules():
+        module.register(sub)
     return parser
+
+
+# Feature commands live in assistant/commands/<name>.py, each with
+# `register(subparsers)` that adds its parsers and sets `handler=` on them via
+# `set_defaults`; the handler takes the parsed args and returns an exit code.
+COMMANDS = ("eval", "check", "brief", "batch")
+
+
+def _command_modules() -> list[Any]:
+    import importlib
+    import importlib.util
+
+    return [importlib.import_module(f"assistant.commands.{name}") for name in COMMANDS
+            if importlib.util.find_spec(f"assistant.commands.{name}") is not None]
 
 
 def _write(text: str, output: str | None) -> None:
@@ -80,6 +96,8 @@ def _write(text: str, output: str | None) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if (handler := getattr(args, "handler", None)) is not None:
+        return int(handler(args))
     if args.command == "model":
         from .model_files import ensure_model
 

@@ -11,7 +11,7 @@ import threading
 import time
 import types
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -97,7 +97,7 @@ def test_verified_copy_without_sidecar_is_kept(fake_parts: bytes, cache: Path,
 def test_hash_mismatch_removes_temp_file(fake_parts: bytes, cache: Path,
                                          monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(model_files, "MODEL_SHA256", "0" * 64)
-    with pytest.raises(BackendError, match="corrupt.*reinstall"):
+    with pytest.raises(BackendError, match=r"corrupt.*reinstall"):
         ensure_model()
     models = cache / "models"
     assert not (models / model_files.MODEL_FILENAME).exists()
@@ -160,7 +160,7 @@ def test_missing_override_names_the_path(tmp_path: Path, cache: Path,
     missing = tmp_path / "nope.gguf"
     if via_env:
         monkeypatch.setenv("ASSISTANT_MODEL_PATH", str(missing))
-    with pytest.raises(UserError, match="nope.gguf") as info:
+    with pytest.raises(UserError, match=r"nope\.gguf") as info:
         ensure_model(None if via_env else missing)
     assert ("ASSISTANT_MODEL_PATH" in str(info.value)) is via_env
 
@@ -275,7 +275,7 @@ def test_default_system_prompt(template: str | None, expected: str | None) -> No
 
 
 class FakeLlama:
-    instances: list[FakeLlama] = []
+    instances: ClassVar[list[FakeLlama]] = []
 
     def __init__(self, model_path: str, n_ctx: int, **kwargs: Any) -> None:
         self.model_path = model_path
@@ -307,7 +307,7 @@ class FakeLlama:
 
 
 class FakeGrammar:
-    built: list[str] = []
+    built: ClassVar[list[str]] = []
 
     def __init__(self, schema: str) -> None:
         self._grammar = f"root ::= {schema}"
@@ -324,8 +324,8 @@ class FakeGrammar:
 class FakeSamplers:
     """llama.cpp's grammar sampler: NULL (None) for a grammar it cannot parse."""
 
-    live: set[int] = set()
-    parsed: list[bytes] = []
+    live: ClassVar[set[int]] = set()
+    parsed: ClassVar[list[bytes]] = []
 
     @classmethod
     def init_grammar(cls, vocab: Any, grammar: bytes, root: bytes) -> int | None:
@@ -415,7 +415,7 @@ def test_grammar_cached_by_schema(fake_llama: Path) -> None:
 def test_grammar_llama_cpp_rejects_is_an_error_not_a_crash(fake_llama: Path) -> None:
     backend = embedded.EmbeddedBackend(fake_llama)
     schema = {"type": "string", "description": "rejected"}
-    with pytest.raises(BackendError, match="llama.cpp rejected the grammar"):
+    with pytest.raises(BackendError, match=r"llama\.cpp rejected the grammar"):
         backend.complete(_request(json_schema=schema))
     assert FakeLlama.instances[0].calls == []
     with pytest.raises(BackendError):  # not cached: rejected again, never sent

@@ -301,7 +301,7 @@ class EmbeddedBackend:
         response = ChatResponse(
             text=choice["text"], finish_reason=choice.get("finish_reason"),
             prompt_tokens=len(tokens), completion_tokens=int(usage.get("completion_tokens", 0)),
-            model=self.model, latency_s=time.perf_counter() - started)
+            model=self.model, latency_s=time.perf_counter() - started, cached=False)
         log.debug("embedded: %d prompt tokens (%d cached), %d completion tokens, %.2f s, %s",
                   response.prompt_tokens, cached, response.completion_tokens, response.latency_s,
                   response.finish_reason)

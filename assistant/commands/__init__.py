@@ -1,0 +1,1 @@
+"""Feature subcommands of the `assistant` CLI (see `assistant.cli.COMMANDS`)."""
