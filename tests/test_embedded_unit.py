@@ -515,3 +515,14 @@ def test_non_chatml_model_is_rejected(fake_llama: Path, monkeypatch: pytest.Monk
     monkeypatch.setattr(sys.modules["llama_cpp"], "Llama", Llama3)
     with pytest.raises(BackendError, match="ChatML"):
         embedded.EmbeddedBackend(fake_llama).load()
+
+
+def test_reset_cache_resets_the_llama(fake_llama: Path) -> None:
+    backend = embedded.EmbeddedBackend(fake_llama)
+    backend.load()
+    llm = FakeLlama.instances[0]
+    llm.reset = lambda: setattr(llm, "n_tokens", 0)  # type: ignore[attr-defined]
+    backend.complete(_request())
+    assert llm.n_tokens > 0
+    backend.reset_cache()
+    assert llm.n_tokens == 0

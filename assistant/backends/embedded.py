@@ -18,6 +18,7 @@ not thread-safe. Only this module imports `llama_cpp`, and only when a backend i
 from __future__ import annotations
 
 import asyncio
+import atexit
 import hashlib
 import json
 import logging
@@ -210,6 +211,16 @@ _RUNTIMES: dict[tuple[str, int], _Runtime] = {}
 _RUNTIMES_LOCK = threading.Lock()
 
 
+def _close_all() -> None:
+    # Free the models before interpreter teardown: llama-cpp-python's own finalizer runs
+    # after its C bindings are gone and prints a TypeError at exit otherwise.
+    with _RUNTIMES_LOCK:
+        for runtime in _RUNTIMES.values():
+            with runtime.lock:
+                runtime.llm.close()
+        _RUNTIMES.clear()
+
+
 def _load_runtime(path: Path, *, n_ctx: int, n_threads: int, n_batch: int, seed: int) -> _Runtime:
     key = (str(path.resolve()), n_ctx)
     with _RUNTIMES_LOCK:
@@ -226,6 +237,8 @@ def _load_runtime(path: Path, *, n_ctx: int, n_threads: int, n_batch: int, seed:
         runtime = _Runtime(llm, llama_cpp)
         log.info("loaded %s (n_ctx=%d, %d threads) in %.1f s", path.name, n_ctx, n_threads,
                  time.perf_counter() - started)
+        if not _RUNTIMES:
+            atexit.register(_close_all)
         _RUNTIMES[key] = runtime
         return runtime
 
@@ -255,6 +268,12 @@ class EmbeddedBackend:
     def load(self) -> None:
         """Load the model now rather than at the first request."""
         self._get_runtime()
+
+    def reset_cache(self) -> None:
+        """Forget the evaluated prompt, so the next request starts cold (for benchmarks)."""
+        runtime = self._get_runtime()
+        with runtime.lock:
+            runtime.llm.reset()
 
     def _get_runtime(self) -> _Runtime:
         if self._runtime is None:
