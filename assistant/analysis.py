@@ -9,6 +9,7 @@ article's own words where a model rewrite adds what the article does not say.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,12 +22,14 @@ from .grounding import SentenceIndex, anchor, locate_quote, sentence_quote, unsu
 from .pipeline import Step
 from .schemas import (
     Claim,
+    ClaimDraft,
     ClaimsDraft,
     ClaimType,
     Document,
     FiveW,
     KeyPoint,
     Provenance,
+    QuestionDraft,
     QuestionsDraft,
     ReduceDraft,
     Sentence,
@@ -95,8 +98,69 @@ def _ids_out_of_range(ids: Sequence[int], allowed: set[int]) -> list[int]:
 # --------------------------------------------------------------------------- summary
 
 
+# Governments are often named by their capitals or seats: a key point saying "the US"
+# for a sentence whose speaker is "Washington" names the same speaker.
+_METONYMS = [
+    {"us", "u.s.", "united", "states", "america", "american", "washington", "white", "house",
+     "pentagon", "biden", "administration"},
+    {"russia", "russian", "moscow", "kremlin", "putin"},
+    {"ukraine", "ukrainian", "kiev", "kyiv", "zelensky"},
+    {"uk", "britain", "british", "london", "downing"},
+    {"china", "chinese", "beijing"},
+    {"eu", "european", "union", "brussels"},
+]
+_REPORTING = re.compile(r"\b(?:accus|said|says|say\b|claim|warn|blam|den(?:y|ie)|alleg|threat|"
+                        r"insist|argu|assur|acknowledg|announc|propos|call(?:s|ed)? for)", re.I)
+
+
+def _name_tokens(name: str) -> set[str]:
+    tokens = {t for t in re.findall(r"[\w.]+", name.lower()) if len(t) > 1} - {"the", "of", "for"}
+    for group in _METONYMS:
+        if tokens & group:
+            tokens |= group
+    return tokens
+
+
+def speaker_conflict(text: str, cited: Sequence[str], speakers: dict[str, str]) -> str | None:
+    """The cited sentence's speaker when `text` reports speech but names none of them.
+
+    Catches the classic small-model error of swapping who accuses whom: "US accuses
+    Ukraine of ..." citing a sentence in which Putin accuses Zelensky.
+    """
+    if not _REPORTING.search(text):
+        return None
+    named = [speakers[s] for s in cited if s in speakers]
+    if not named:
+        return None
+    words = set(re.findall(r"[\w.]+", text.lower()))
+    if any(words & _name_tokens(n) for n in named):
+        return None
+    return named[0]
+
+
+_WHEN = re.compile(r"\d|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|mon|tue|wed|thu|"
+                   r"fri|sat|sun|today|yesterday|tomorrow|week|month|year|morning|evening|night|"
+                   r"spring|summer|autumn|fall|winter)", re.I)
+
+
+def _w_ok(name: str, text: str, cited: Sequence[Sentence]) -> bool:
+    """A 5W answer must be short and stated by its sentences: `when` names a time, `who`
+    and `where` a name that occurs in the cited sentences."""
+    from .grounding import support
+
+    source = " ".join(s.text for s in cited)
+    if not cited or len(text.split()) > 10 or support(text, [source]) < 0.5:
+        return False
+    if name == "when":
+        return bool(_WHEN.search(text))
+    if name in ("who", "where"):
+        names = re.findall(r"\b[A-Z][\w.’'-]+", text)
+        return any(n.lower() in source.lower() for n in names)
+    return True
+
+
 def _summary_check(doc: Document, chunk: Sequence[Sentence], opts: Options,
-                   notes: list[str]) -> Callable[[Any], list[ValidationIssue]]:
+                   notes: list[str], speakers: dict[str, str]) -> Callable[[Any], list[ValidationIssue]]:
     allowed = {s.index for s in chunk}
     index = SentenceIndex(chunk)
 
@@ -110,7 +174,10 @@ def _summary_check(doc: Document, chunk: Sequence[Sentence], opts: Options,
         for i, kp in enumerate(draft.key_points):
             cited = [f"S{n}" for n in kp.ids if n in allowed]
             ids, score = anchor(kp.text, doc, cited, index=index, threshold=opts.support_threshold)
-            if ids and not unsupported_terms(kp.text, doc):
+            if ids and (who := speaker_conflict(kp.text, ids, speakers)):
+                notes.append(f"key point {i + 1} dropped: cites {', '.join(ids)}, whose speaker "
+                             f"is {who}, but attributes it otherwise: {kp.text!r}")
+            elif ids and not unsupported_terms(kp.text, doc):
                 if ids != cited:
                     notes.append(f"key point {i + 1}: re-anchored {kp.ids} -> {ids}")
                 kp.ids = [int(x[1:]) for x in ids]
@@ -125,7 +192,8 @@ def _summary_check(doc: Document, chunk: Sequence[Sentence], opts: Options,
         draft.key_points = kept
         for name in ("who", "when", "where", "why"):
             w = getattr(draft, name)
-            if w is not None and _ids_out_of_range(w.ids, allowed):
+            if w is not None and not _w_ok(name, w.text, [doc.sentence(n) for n in w.ids if n in allowed]):
+                notes.append(f"{name} dropped: not stated by its sentences: {w.text!r}")
                 setattr(draft, name, None)
         return issues
 
@@ -152,8 +220,10 @@ def _five_w(draft: SummaryDraft, what: str, what_ids: list[str]) -> FiveW:
 def summarize_step(doc: Document, opts: Options, count: TokenCounter,
                    notes: list[str]) -> Step[Summary]:
     chunks = chunk_sentences(doc, opts.chunk_tokens, count)
+    speakers = {s.sentence_id: s.attribution.speaker for s in sig.analyze_sentences(doc)
+                if s.attribution.speaker}
     specs = [CallSpec("summarize", {**prefix_values(doc, c), "max_points": opts.max_points},
-                      SummaryDraft, _summary_check(doc, c, opts, notes), opts.max_attempts,
+                      SummaryDraft, _summary_check(doc, c, opts, notes, speakers), opts.max_attempts,
                       prompts_dir=opts.prompts_dir) for c in chunks]
     results: list[Structured[SummaryDraft]] = yield specs
     drafts = [r.value for r in results]
@@ -237,8 +307,11 @@ def _claim_text(doc: Document, text: str, sentence: Sentence, extra: list[str],
                 threshold: float) -> str | None:
     from .grounding import support
 
-    if unsupported_terms(text, doc, extra):
-        return None
+    limit = ClaimDraft.model_fields["claim"].metadata[0].max_length
+    if len(text) >= limit - 5 or unsupported_terms(text, doc, extra):
+        return None  # at the length cap the model was cut off mid-sentence
+    if {ch for ch in text if ord(ch) > 0x24F} - set(doc.text):
+        return None  # characters of a script the article does not use
     return text if support(text, [sentence.text, *extra]) >= threshold else None
 
 
@@ -356,8 +429,12 @@ def questions_step(doc: Document, claims: list[Claim], opts: Options, count: Tok
     out: list[VerificationQuestion] = []
     for group, r in zip(orders, results, strict=True):
         asked: dict[str, list[VerificationQuestion]] = {}
+        limit = QuestionDraft.model_fields["question"].metadata[0].max_length
         for q in r.value.questions:
             claim = group[q.claim - 1]
+            if len(q.question) >= limit - 5 or not q.question.rstrip().endswith("?"):
+                notes.append(f"question for {claim.id} dropped: cut off or not a question")
+                continue
             if len(asked.setdefault(claim.id, [])) < 2:
                 asked[claim.id].append(VerificationQuestion(
                     claim_id=claim.id, question=q.question, method=q.method,

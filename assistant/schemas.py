@@ -264,7 +264,7 @@ class SummaryDraft(BaseModel):
 class ClaimDraft(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: int = Field(description="Sentence number the claim comes from.")
-    claim: str = Field(max_length=200, description="The claim as one short self-contained sentence.")
+    claim: str = Field(max_length=160, description="The claim in at most 25 words, self-contained.")
     type: ClaimType = Field(description="Kind of claim.")
     speaker: str | None = Field(None, max_length=60, description="Name of who makes the claim, or null.")
     checkworthy: bool = Field(description="Could a fact-checker verify it with records or data?")

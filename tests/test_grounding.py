@@ -82,3 +82,31 @@ def test_anchor_keeps_good_citations_and_repairs_bad_ones(doc) -> None:  # type:
     ids, score = anchor("Ukraine reported a cyberattack on 70 pages", doc, ["S1"])
     assert ids == ["S2"] and score >= 0.5
     assert anchor("Completely unrelated football transfer news", doc, ["S1"])[0] == []
+
+
+from assistant.analysis import _w_ok, speaker_conflict  # noqa: E402
+
+SPEAKERS = {"S13": "Vladimir Putin", "S22": "Washington", "S6": "John Kirby"}
+
+
+@pytest.mark.parametrize("text, cited, expected", [
+    ("US accuses Ukraine of handing leadership to foreign hands", ["S13"], "Vladimir Putin"),
+    ("Putin accused Zelensky of handing Ukraine to foreign hands", ["S13"], None),
+    ("The US recalled the 2014 invasion of Crimea", ["S22"], None),     # Washington = the US
+    ("Kirby says Russia plans a false flag operation", ["S6"], None),
+    ("He said the operation was a pretext", ["S6"], "John Kirby"),     # unresolved pronoun
+    ("The EU offered assistance to Ukraine", ["S9"], None),           # no speaker known
+    ("Russia massed troops near the border", ["S13"], None),          # no reported speech
+])
+def test_speaker_conflict(text: str, cited: list[str], expected: str | None) -> None:
+    assert speaker_conflict(text, cited, SPEAKERS) == expected
+
+
+def test_five_w_answers_must_be_stated(doc) -> None:  # type: ignore[no-untyped-def]
+    s1, s2 = doc.sentence("S1"), doc.sentence("S2")
+    assert _w_ok("who", "John Kirby", [s1])
+    assert not _w_ok("who", "the spokesman", [s1])            # no name
+    assert not _w_ok("where", "Ukraine", [s1])                 # not in the cited sentence
+    assert _w_ok("where", "Ukraine", [s2])
+    assert not _w_ok("when", "Ukraine reported a cyberattack", [s2])  # not a time
+    assert not _w_ok("who", "John Kirby", [])
