@@ -17,7 +17,7 @@ from typing import Any
 
 from . import signals as sig
 from .dates import resolve_relative_dates
-from .errors import ValidationIssue
+from .errors import OutputValidationError, ValidationIssue
 from .grounding import SentenceIndex, anchor, locate_quote, sentence_quote, unsupported_terms
 from .pipeline import Step
 from .schemas import (
@@ -52,6 +52,9 @@ class Options:
     max_attempts: int = 3
     chunk_tokens: int = 3000
     support_threshold: float = 0.4
+    # When a stage's model output never validates: fall back to the article's own
+    # sentences (noted in provenance) instead of failing the whole analysis.
+    fallback: bool = True
     prompts_dir: Path | None = None
 
 
@@ -225,7 +228,13 @@ def summarize_step(doc: Document, opts: Options, count: TokenCounter,
     specs = [CallSpec("summarize", {**prefix_values(doc, c), "max_points": opts.max_points},
                       SummaryDraft, _summary_check(doc, c, opts, notes, speakers), opts.max_attempts,
                       prompts_dir=opts.prompts_dir) for c in chunks]
-    results: list[Structured[SummaryDraft]] = yield specs
+    try:
+        results: list[Structured[SummaryDraft]] = yield specs
+    except OutputValidationError as exc:
+        if not opts.fallback:
+            raise
+        notes.append(f"summary: {exc}; fell back to an extractive summary")
+        return extractive_summary(doc, opts)
     drafts = [r.value for r in results]
     points = [kp for d in drafts for kp in d.key_points]
     headline, tldr = drafts[0].headline, drafts[0].tldr
@@ -241,13 +250,19 @@ def summarize_step(doc: Document, opts: Options, count: TokenCounter,
                 issues.append(ValidationIssue("keep", f"no such point(s): {bad_ids}"))
             return issues
 
-        reduced: Structured[ReduceDraft] = yield CallSpec(
-            "summary_reduce", {"title": doc.title or "(none)", "points": listing,
-                               "max_points": opts.max_points},
-            ReduceDraft, check_reduce, opts.max_attempts, prompts_dir=opts.prompts_dir)
-        headline, tldr = reduced.value.headline, reduced.value.tldr
-        order = list(dict.fromkeys(reduced.value.keep))
-        points = [points[i - 1] for i in order] + [p for i, p in enumerate(points, 1) if i not in order]
+        try:
+            reduced: Structured[ReduceDraft] = yield CallSpec(
+                "summary_reduce", {"title": doc.title or "(none)", "points": listing,
+                                   "max_points": opts.max_points},
+                ReduceDraft, check_reduce, opts.max_attempts, prompts_dir=opts.prompts_dir)
+        except OutputValidationError as exc:
+            if not opts.fallback:
+                raise
+            notes.append(f"summary reduce: {exc}; kept the first chunk's headline")
+        else:
+            headline, tldr = reduced.value.headline, reduced.value.tldr
+            order = list(dict.fromkeys(reduced.value.keep))
+            points = [points[i - 1] for i in order] + [p for i, p in enumerate(points, 1) if i not in order]
     points = points[: opts.max_points]
     tldr_ids, _ = anchor(tldr, doc, [], threshold=0.0)
     key_points = [_key_point(doc, kp.text, kp.ids) for kp in points]
@@ -258,6 +273,17 @@ def summarize_step(doc: Document, opts: Options, count: TokenCounter,
                    key_points=key_points,
                    five_w=_five_w(drafts[0], what.text if what else "",
                                   what.sentence_ids if what else []))
+
+
+def extractive_summary(doc: Document, opts: Options) -> Summary:
+    """The article's own most informative sentences, when the model's summary fails."""
+    picks = sig.rank_claim_candidates(sig.analyze_sentences(doc), k=opts.max_points)
+    points = [_key_point(doc, doc.sentence(p.sentence_id).text, [doc.sentence(p.sentence_id).index])
+              for p in picks]
+    lead = next((s for s in doc.sentences if len(s.text) > 60 and s.text != doc.title), None)
+    return Summary(headline=doc.title or (lead.text[:100] if lead else ""),
+                   tldr=lead.text if lead else "", tldr_sentence_ids=[lead.id] if lead else [],
+                   key_points=points)
 
 
 # --------------------------------------------------------------------------- claims
@@ -333,10 +359,17 @@ def claims_step(doc: Document, opts: Options, count: TokenCounter,
                            "candidates": "\n".join(_candidate_line(doc, c) for c in mine)},
                 ClaimsDraft, _claims_check(doc, allowed), opts.max_attempts,
                 prompts_dir=opts.prompts_dir))
-    results: list[Structured[ClaimsDraft]] = yield specs
+    try:
+        results: list[Structured[ClaimsDraft]] = yield specs
+        draft_lists = [r.value.claims for r in results]
+    except OutputValidationError as exc:
+        if not opts.fallback:
+            raise
+        notes.append(f"claims: {exc}; claims taken from the article's sentences")
+        draft_lists = []
     drafts = {}
-    for r in results:
-        for c in r.value.claims:
+    for claims_ in draft_lists:
+        for c in claims_:
             drafts.setdefault(f"S{c.id}", c)
     claims: list[Claim] = []
     for cand in candidates:
@@ -379,9 +412,12 @@ _ARTICLE_WORDS = ("the article", "this article", "the report", "the text", "this
                   "the claim", "the statement", "the sentence")
 
 
-def _questions_check(n_claims: int) -> Callable[[Any], list[ValidationIssue]]:
+def _questions_check(n_claims: int, notes: list[str]) -> Callable[[Any], list[ValidationIssue]]:
+    """Drop questions that cite no listed claim or lean on the article; re-ask only when
+    no usable question is left."""
+
     def check(draft: QuestionsDraft) -> list[ValidationIssue]:
-        issues = []
+        issues, kept = [], []
         for i, q in enumerate(draft.questions):
             if not 1 <= q.claim <= n_claims:
                 issues.append(ValidationIssue(f"questions.{i}.claim", f"there is no claim {q.claim}"))
@@ -389,6 +425,12 @@ def _questions_check(n_claims: int) -> Callable[[Any], list[ValidationIssue]]:
                 issues.append(ValidationIssue(f"questions.{i}.question",
                               "must be answerable without the article: name who, what and when "
                               "instead of referring to 'the article' or 'the claim'"))
+            else:
+                kept.append(q)
+        if kept or not issues:
+            notes.extend(f"question dropped: {i}" for i in issues)
+            draft.questions = kept
+            return []
         return issues
 
     return check
@@ -422,15 +464,22 @@ def questions_step(doc: Document, claims: list[Claim], opts: Options, count: Tok
     for ci, group in groups.items():
         listing = "\n".join(f"{n}. {c.text}" for n, c in enumerate(group, 1))
         specs.append(CallSpec("questions", {**prefix_values(doc, chunks[ci]), "claims": listing},
-                              QuestionsDraft, _questions_check(len(group)), opts.max_attempts,
+                              QuestionsDraft, _questions_check(len(group), notes), opts.max_attempts,
                               prompts_dir=opts.prompts_dir))
         orders.append(group)
-    results: list[Structured[QuestionsDraft]] = yield specs
+    try:
+        results: list[Structured[QuestionsDraft]] = yield specs
+        drafts = [r.value for r in results]
+    except OutputValidationError as exc:
+        if not opts.fallback:
+            raise
+        notes.append(f"questions: {exc}; only record-confirmation questions")
+        drafts = [QuestionsDraft(questions=[]) for _ in specs]
     out: list[VerificationQuestion] = []
-    for group, r in zip(orders, results, strict=True):
+    for group, draft in zip(orders, drafts, strict=True):
         asked: dict[str, list[VerificationQuestion]] = {}
         limit = QuestionDraft.model_fields["question"].metadata[0].max_length
-        for q in r.value.questions:
+        for q in draft.questions:
             claim = group[q.claim - 1]
             if len(q.question) >= limit - 5 or not q.question.rstrip().endswith("?"):
                 notes.append(f"question for {claim.id} dropped: cut off or not a question")

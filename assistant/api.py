@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+import datetime as dt
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import analysis
 from .backends import Backend, get_backend
+from .check_schemas import ClaimVerdict, FactCheckReport, FaithfulnessReport
+from .errors import UserError
+from .evidence import EvidenceInput, EvidenceSet, load_evidence
+from .factcheck import FactCheckOptions, article_factcheck_step, claim_inputs, factcheck_step
+from .faithfulness import FaithOptions, faithfulness_step
 from .intake import document_from_text, load_document
 from .pipeline import Step, arun, new_provenance, run
 from .schemas import (
@@ -21,6 +27,9 @@ from .schemas import (
     QuestionList,
     Summary,
 )
+
+if TYPE_CHECKING:
+    from .briefing import Briefing, BriefProgress
 
 Article = Document | str | Path
 
@@ -110,6 +119,47 @@ class Assistant(_Base):
         return Analysis(document=DocumentInfo.of(doc), summary=summary, claims=claims,
                         questions=questions, provenance=prov)
 
+    def check_summary(self, article: Article, summary_text: str, *, use_model: bool = True,
+                      **meta: Any) -> FaithfulnessReport:
+        """Is every sentence of `summary_text` supported by `article`? (see `faithfulness`)"""
+        doc, notes = as_document(article, **meta), []
+        prov = self._prov(doc, notes)
+        step = faithfulness_step(doc, summary_text, _faith_options(self.options), self._count,
+                                 notes, use_model=use_model)
+        return run(step, self.backend, prov).model_copy(update={"provenance": prov})
+
+    def fact_check(self, article_or_claims: Article | ClaimList | Sequence[Claim | str],
+                   evidence: Sequence[EvidenceInput] | EvidenceInput, *, cove: bool = False,
+                   top_k: int = 3, published: dt.date | None = None,
+                   **meta: Any) -> FactCheckReport:
+        """Verdicts on an article's claims (or on given claims) against `evidence` documents."""
+        plan = _fact_check_plan(self, article_or_claims, evidence, cove, top_k, published, meta)
+        return plan.finish(run(plan.step, self.backend, plan.prov))
+
+    def brief(self, articles: Article | Sequence[Article], evidence: Sequence[EvidenceInput] | None = None,
+              *, progress: Callable[[BriefProgress], None] | None = None) -> Briefing:
+        """A briefing note on one event from one or many articles (`assistant.briefing`).
+
+        Each article is analysed in turn; with `evidence` (paths, texts or Documents) its
+        claims are fact-checked against them. `progress` hears each stage as it starts.
+        """
+        from .briefing import BriefProgress, build_briefing
+
+        docs, ev, notes = _brief_documents(articles, evidence)
+        say = progress or _silent
+        analyses: list[tuple[Document, Analysis]] = []
+        reports: list[Any] = []
+        for n, doc in enumerate(docs, 1):
+            say(BriefProgress(stage="analyze", article=n, articles=len(docs), label=_label(doc)))
+            analyses.append((doc, self.analyze(doc)))
+            if ev:
+                say(BriefProgress(stage="fact_check", article=n, articles=len(docs), label=_label(doc)))
+                reports.append(self.fact_check(analyses[-1][1].claims, evidence=ev, published=doc.published))
+        say(BriefProgress(stage="build", article=0, articles=len(docs), label="briefing"))
+        briefing = build_briefing(analyses, verdicts=reports or None, evidence=ev)
+        briefing.notes += notes
+        return briefing
+
 
 class AsyncAssistant(_Base):
     """The same operations as `Assistant`, as coroutines (the event loop is never blocked)."""
@@ -145,3 +195,125 @@ class AsyncAssistant(_Base):
         questions = await arun(self._steps(doc, "questions", notes, claims), self.backend, prov)
         return Analysis(document=DocumentInfo.of(doc), summary=summary, claims=claims,
                         questions=questions, provenance=prov)
+
+    async def check_summary(self, article: Article, summary_text: str, *, use_model: bool = True,
+                            **meta: Any) -> FaithfulnessReport:
+        doc, notes = as_document(article, **meta), []
+        prov = self._prov(doc, notes)
+        step = faithfulness_step(doc, summary_text, _faith_options(self.options), self._count,
+                                 notes, use_model=use_model)
+        return (await arun(step, self.backend, prov)).model_copy(update={"provenance": prov})
+
+    async def fact_check(self, article_or_claims: Article | ClaimList | Sequence[Claim | str],
+                         evidence: Sequence[EvidenceInput] | EvidenceInput, *, cove: bool = False,
+                         top_k: int = 3, published: dt.date | None = None,
+                         **meta: Any) -> FactCheckReport:
+        plan = _fact_check_plan(self, article_or_claims, evidence, cove, top_k, published, meta)
+        return plan.finish(await arun(plan.step, self.backend, plan.prov))
+
+    async def brief(self, articles: Article | Sequence[Article], evidence: Sequence[EvidenceInput] | None = None,
+                    *, progress: Callable[[BriefProgress], None] | None = None) -> Briefing:
+        """As `Assistant.brief`; articles are analysed concurrently except on the embedded
+        model, which serves one request at a time."""
+        import asyncio
+
+        from .briefing import BriefProgress, build_briefing
+
+        docs, ev, notes = _brief_documents(articles, evidence)
+        say = progress or _silent
+
+        async def one(n: int, doc: Document) -> tuple[Analysis, Any]:
+            say(BriefProgress(stage="analyze", article=n, articles=len(docs), label=_label(doc)))
+            analysis = await self.analyze(doc)
+            report = None
+            if ev:
+                say(BriefProgress(stage="fact_check", article=n, articles=len(docs), label=_label(doc)))
+                report = await self.fact_check(analysis.claims, evidence=ev, published=doc.published)
+            return analysis, report
+
+        if self.backend.name == "embedded":
+            results = [await one(n, d) for n, d in enumerate(docs, 1)]
+        else:
+            results = list(await asyncio.gather(*(one(n, d) for n, d in enumerate(docs, 1))))
+        say(BriefProgress(stage="build", article=0, articles=len(docs), label="briefing"))
+        briefing = build_briefing([(d, a) for d, (a, _) in zip(docs, results, strict=True)],
+                                  verdicts=[r for _, r in results if r is not None] or None, evidence=ev)
+        briefing.notes += notes
+        return briefing
+
+
+# --------------------------------------------------------------------------- fact-check
+
+
+def _faith_options(o: analysis.Options) -> FaithOptions:
+    return FaithOptions(max_attempts=o.max_attempts, chunk_tokens=o.chunk_tokens,
+                        prompts_dir=o.prompts_dir)
+
+
+@dataclasses.dataclass
+class _FactCheckPlan:
+    step: Step[Any]
+    prov: Provenance
+    article: DocumentInfo | None
+    evidence: EvidenceSet
+    notes: list[str]
+
+    def finish(self, verdicts: list[ClaimVerdict]) -> FactCheckReport:
+        return FactCheckReport(article=self.article, evidence_documents=self.evidence.info,
+                               verdicts=verdicts, notes=[*self.evidence.notes, *self.notes],
+                               provenance=self.prov)
+
+
+def _fact_check_plan(a: _Base, article_or_claims: Any, evidence: Any, cove: bool, top_k: int,
+                     published: dt.date | None, meta: dict[str, Any]) -> _FactCheckPlan:
+    # Evidence first: a bad evidence path fails before any model call.
+    found = load_evidence(evidence)
+    opts = FactCheckOptions(top_k=top_k, max_attempts=a.options.max_attempts,
+                            prompts_dir=a.options.prompts_dir)
+    notes: list[str] = []
+    prov = new_provenance(a.backend)
+    prov.notes = notes
+    if isinstance(article_or_claims, ClaimList) or (
+            isinstance(article_or_claims, Sequence) and not isinstance(article_or_claims, str)):
+        claims = _claims_of(article_or_claims) if isinstance(article_or_claims, ClaimList) \
+            else list(article_or_claims)
+        step = factcheck_step(claim_inputs(claims, published=published), found, opts, notes,
+                              cove=cove)
+        return _FactCheckPlan(step, prov, None, found, notes)
+    doc = as_document(article_or_claims, **({"published": published} if published else {}), **meta)
+    prov = a._prov(doc, notes)
+    step = article_factcheck_step(doc, found, a.options, a._count, notes, opts, cove=cove)
+    return _FactCheckPlan(step, prov, DocumentInfo.of(doc), found, notes)
+
+
+
+# --------------------------------------------------------------------------- briefing
+
+
+def _silent(_: BriefProgress) -> None:
+    return None
+
+
+def _label(doc: Document) -> str:
+    return doc.title or doc.source or doc.doc_id
+
+
+def _brief_documents(articles: Article | Sequence[Article],
+                     evidence: Sequence[EvidenceInput] | None,
+                     ) -> tuple[list[Document], list[Document], list[str]]:
+    """Articles and evidence as Documents, read before any model time is spent."""
+    items = [articles] if isinstance(articles, Document | str | Path) else list(articles)
+    if not items:
+        raise UserError("a briefing needs at least one article")
+    docs: list[Document] = []
+    notes: list[str] = []
+    for item in items:
+        doc = as_document(item)
+        if any(d.doc_id == doc.doc_id for d in docs):
+            notes.append(f"{_label(doc)!r} was given twice; analysed once")
+            continue
+        docs.append(doc)
+    if not evidence:
+        return docs, [], notes
+    found = load_evidence(evidence)  # files, folders, texts; numbered E1..En as fact_check does
+    return docs, found.docs, notes + found.notes

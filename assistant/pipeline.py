@@ -3,7 +3,8 @@
 A step is a generator that yields a `CallSpec` (or a list of them, which may run
 concurrently) and receives the `Structured` result(s); it returns its final value. The
 same step code therefore serves `Assistant` and `AsyncAssistant`, and provenance is
-accumulated here, in one place.
+accumulated here, in one place. A call whose output never validates is thrown into the
+step, which may fall back to a deterministic result (noting it) or let it propagate.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Generator
 from typing import Any, TypeVar
 
 from .backends.base import Backend
+from .errors import OutputValidationError
 from .schemas import Provenance
 from .structured import CallSpec, Structured, acall_structured, call_structured
 
@@ -33,15 +35,27 @@ def _record(prov: Provenance, results: Structured[Any] | list[Structured[Any]]) 
         prov.attempts += r.attempts
 
 
+def _record_failure(prov: Provenance, exc: OutputValidationError) -> None:
+    prov.usage.calls += len(exc.attempts)
+    prov.usage.prompt_tokens += exc.usage["prompt_tokens"]
+    prov.usage.completion_tokens += exc.usage["completion_tokens"]
+    prov.attempts += len(exc.attempts)
+
+
 def run(step: Step[R], backend: Backend, prov: Provenance) -> R:
     started = time.perf_counter()
     try:
         request = next(step)
         while True:
-            if isinstance(request, list):
-                result: Any = [call_structured(backend, s) for s in request]
-            else:
-                result = call_structured(backend, request)
+            try:
+                if isinstance(request, list):
+                    result: Any = [call_structured(backend, s) for s in request]
+                else:
+                    result = call_structured(backend, request)
+            except OutputValidationError as exc:
+                _record_failure(prov, exc)
+                request = step.throw(exc)  # the step may fall back, or re-raise
+                continue
             _record(prov, result)
             request = step.send(result)
     except StopIteration as stop:
@@ -61,10 +75,15 @@ async def arun(step: Step[R], backend: Backend, prov: Provenance, *, concurrency
     try:
         request = next(step)
         while True:
-            if isinstance(request, list):
-                result: Any = list(await asyncio.gather(*(one(s) for s in request)))
-            else:
-                result = await one(request)
+            try:
+                if isinstance(request, list):
+                    result: Any = list(await asyncio.gather(*(one(s) for s in request)))
+                else:
+                    result = await one(request)
+            except OutputValidationError as exc:
+                _record_failure(prov, exc)
+                request = step.throw(exc)
+                continue
             _record(prov, result)
             request = step.send(result)
     except StopIteration as stop:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterator
-from functools import cache
 from typing import Any
 
 from .schemas import Sentence
@@ -42,11 +42,18 @@ def _unwrap(text: str) -> str:
     return _LINE_BREAK.sub(soften, text)
 
 
-@cache
-def _segmenter() -> Any:
-    import pysbd
+_local = threading.local()
 
-    return pysbd.Segmenter(language="en", clean=False, char_span=False)
+
+def _segmenter() -> Any:
+    # pysbd keeps per-call state on the Segmenter, so threads sharing one lose sentences:
+    # one segmenter per thread.
+    seg = getattr(_local, "segmenter", None)
+    if seg is None:
+        import pysbd
+
+        seg = _local.segmenter = pysbd.Segmenter(language="en", clean=False, char_span=False)
+    return seg
 
 
 def _paragraph_spans(text: str) -> list[tuple[int, int]]:

@@ -102,15 +102,15 @@ def main() -> int:
     ours["questions"] = time.perf_counter() - t0
 
     # Raw llama.cpp: same prompt tokens, same grammar, same completion length, same order.
-    runtime = backend._get_runtime()
-    runtime.llm.reset()
+    backend.reset_cache()
     raw: dict[str, float] = dict.fromkeys(ours, 0.0)
     for call in rec.calls:
         g = backend.raw_generate(call.tokens, max(call.response.completion_tokens, 1), call.schema)
         raw[call.stage] += g.total_s
 
     print(f"article: {args.article}")
-    print(f"sentences: {len(doc.sentences)}   intake: {intake_s:.2f} s   model load: {load_s:.2f} s")
+    print(f"sentences: {len(doc.sentences)}   intake: {intake_s:.2f} s   model load: {load_s:.2f} s   "
+          f"threads: {backend.n_threads}")
     print(f"key points: {len(summary.key_points)}   claims: {len(claims.claims)}   "
           f"questions: {len(questions.questions)}")
     print()

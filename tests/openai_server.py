@@ -35,6 +35,9 @@ request (a str means `Reply(str)`). With an empty queue the server calls
 with "no scripted response left" so a test never hangs on a missing script. New action
 kinds are any object with a `perform(exchange)` method (see `Exchange`).
 
+Other paths. `OpenAIServer.route(exchange)` may answer any other GET, POST or DELETE
+(return True); a subclass overrides it to add endpoints. Unanswered paths get 404.
+
 Recording. Every request (any path) is appended to `server.requests` as a
 `RecordedRequest(time, method, path, headers, json, raw)`; `time` is `time.monotonic()` at
 receipt, `headers` has lower-case names, `json` is the parsed body or None.
@@ -243,6 +246,9 @@ class Exchange:
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, so clients reuse connections as in production
     server_version = "FakeOpenAI/1.0"
+    # Headers and body go out as two writes; with Nagle on, the second waits for the
+    # client's delayed ACK (~40 ms a response). Real servers set TCP_NODELAY too.
+    disable_nagle_algorithm = True
 
     def do_GET(self) -> None:
         request = self._record(b"")
@@ -251,7 +257,7 @@ class _Handler(BaseHTTPRequestHandler):
             exchange.send_json(200, {"object": "list", "data": [
                 {"id": exchange.server.model, "object": "model", "created": 0,
                  "owned_by": "test"}]})
-        else:
+        elif not exchange.server.route(exchange):
             exchange.send_json(404, {"error": {"message": f"no route {self.path}"}})
 
     def do_POST(self) -> None:
@@ -259,9 +265,15 @@ class _Handler(BaseHTTPRequestHandler):
         request = self._record(self.rfile.read(length) if length else b"")
         exchange = Exchange(self, request)
         if self.path.rstrip("/") != COMPLETIONS_PATH:
-            exchange.send_json(404, {"error": {"message": f"no route {self.path}"}})
+            if not exchange.server.route(exchange):
+                exchange.send_json(404, {"error": {"message": f"no route {self.path}"}})
             return
         exchange.server._next_action(request.json).perform(exchange)
+
+    def do_DELETE(self) -> None:
+        exchange = Exchange(self, self._record(b""))
+        if not exchange.server.route(exchange):
+            exchange.send_json(404, {"error": {"message": f"no route {self.path}"}})
 
     def _record(self, raw: bytes) -> RecordedRequest:
         try:
@@ -281,6 +293,9 @@ class _Handler(BaseHTTPRequestHandler):
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = False  # joined on close, so no handler outlives the test
     block_on_close = True
+    # socketserver's default listen backlog is 5: dozens of clients connecting at once
+    # (batch tests, benchmarks) would see refused or reset connections no real server gives.
+    request_queue_size = 128
 
     def __init__(self, owner: OpenAIServer) -> None:
         self.owner = owner
@@ -358,6 +373,11 @@ class OpenAIServer:
     def _record(self, request: RecordedRequest) -> None:
         with self._lock:
             self.requests.append(request)
+
+    def route(self, exchange: Exchange) -> bool:
+        """Answer a request for any other path; True if answered. Subclasses add endpoints
+        here (tests/fault_server.py adds files and batches); the base answers none."""
+        return False
 
     # -- lifecycle ----------------------------------------------------------------------
     @property

@@ -117,5 +117,17 @@ def test_unrepairable_summary_raises_after_bounded_re_asks(doc) -> None:  # type
         {"text": "Nothing", "ids": [1]}, {"text": "Nothing", "ids": [1]}, {"text": "Nothing", "ids": [1]}]}
     fake = FakeBackend(default=bad)
     with pytest.raises(OutputValidationError, match="Zorblax"):
-        Assistant(fake, max_attempts=2).summarize(doc)
+        Assistant(fake, max_attempts=2, fallback=False).summarize(doc)
     assert len(fake.requests) == 2
+
+
+def test_failed_stages_fall_back_to_the_article_and_say_so(doc) -> None:  # type: ignore[no-untyped-def]
+    fake = FakeBackend(default="not json at all")
+    result = Assistant(fake, max_attempts=2).analyze(doc)
+    assert len(fake.requests) == 6 and result.provenance.usage.calls == 6
+    notes = " | ".join(result.provenance.notes)
+    assert "extractive summary" in notes and "claims taken from the article" in notes
+    assert result.summary.key_points and all(kp.support == 1.0 for kp in result.summary.key_points)
+    check_grounded(doc, result)
+    assert result.claims and all(c.text == doc.sentence(c.sentence_ids[0]).text for c in result.claims)
+    assert result.questions and all(q.method == "on_record_confirmation" for q in result.questions)

@@ -105,3 +105,13 @@ def test_long_paragraph_without_sentence_ends() -> None:
     sentences = split_sentences(text)
     check_grid(text, sentences)
     assert "".join(s.text for s in sentences).replace(" ", "") == text.replace(" ", "")
+
+
+def test_segmentation_is_thread_safe() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    text = "\n\n".join(f"Paragraph {i} starts here. It has Dr. Smith in it. It ends now." for i in range(40))
+    expected = [s.text for s in split_sentences(text)]
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda _: [s.text for s in split_sentences(text)], range(16)))
+    assert all(r == expected for r in results)

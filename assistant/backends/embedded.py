@@ -259,7 +259,7 @@ class EmbeddedBackend:
         self.model_path = ensure_model(model_path)
         self.model = self.model_path.stem
         self.n_ctx = n_ctx
-        self.n_threads = n_threads or os.cpu_count() or 1
+        self.n_threads = n_threads or int(os.environ.get("ASSISTANT_THREADS") or 0) or os.cpu_count() or 1
         self.n_batch = n_batch
         self.seed = seed
         self.last_cached_prompt_tokens = 0

@@ -1,0 +1,194 @@
+"""Faithfulness: does a summary (ours or anyone's) say only what its article supports?
+
+Per summary sentence, code finds candidate support sentences (BM25 over the article plus
+the content-word `support` score) and runs the deterministic checks (`assistant.checks`);
+the model judges the sentence against the article with a tiny answer (label, error type,
+sentence numbers). The combination rule was chosen on SummEdits news (see
+evals/run_factcheck_dev.py): a deterministic mismatch of a blocking kind makes a sentence
+not supported; otherwise the model's label stands. In deterministic-only mode (no model)
+a sentence with no mismatch is supported when its lexical support reaches a threshold.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .analysis import TokenCounter, chunk_sentences, numbered, prefix_values
+from .check_schemas import (
+    ErrorType,
+    FaithDraft,
+    FaithfulnessReport,
+    FaithLabel,
+    Mismatch,
+    MismatchKind,
+    SentenceJudgement,
+)
+from .checks import Reference, check_text
+from .errors import InputError, ValidationIssue
+from .grounding import anchor, content_terms, sentence_quote, support
+from .pipeline import Step
+from .schemas import Document, DocumentInfo, Sentence
+from .segment import split_sentences
+from .structured import CallSpec, Structured
+
+_ERROR_OF_KIND = {
+    MismatchKind.number: ErrorType.entity, MismatchKind.unit: ErrorType.entity,
+    MismatchKind.entity: ErrorType.entity, MismatchKind.date: ErrorType.circumstance,
+    MismatchKind.quote: ErrorType.predicate, MismatchKind.negation: ErrorType.predicate,
+}
+
+
+_NOTHING = frozenset({"", "none", "nothing", "n/a", "null", "no"})
+
+
+@dataclass(frozen=True)
+class FaithOptions:
+    """Knobs of `check_summary` (they change results, so belong in cache keys)."""
+
+    candidates: int = 3
+    # Kinds whose mismatch alone makes a sentence not supported (all of them scored best
+    # on the SummEdits tuning documents; see evals/run_factcheck_dev.py).
+    blocking: frozenset[MismatchKind] = frozenset(MismatchKind)
+    # Deterministic-only mode: lowest content-word support for "supported". SummEdits
+    # summaries are lexically close to their articles, so it barely matters there (0.6
+    # ties with no threshold); it is what catches a sentence from elsewhere.
+    support_threshold: float = 0.6
+    # Keep a model "not supported" only when a word it names as changed is missing from
+    # the article sentences it saw (see `judge`).
+    verify_flags: bool = True
+    max_attempts: int = 3
+    chunk_tokens: int = 3000
+    max_summary_sentences: int = 40
+    prompts_dir: Path | None = None
+
+
+def summary_sentences(summary_text: str, limit: int) -> list[Sentence]:
+    sentences = split_sentences(summary_text)
+    if not sentences:
+        raise InputError("the summary is empty")
+    if len(sentences) > limit:
+        raise InputError(f"the summary has {len(sentences)} sentences; at most {limit} are checked "
+                         "(is it the article instead?)")
+    return sentences
+
+
+def _draft_check(n_sentences: int) -> Callable[[Any], list[ValidationIssue]]:
+    def check(draft: FaithDraft) -> list[ValidationIssue]:
+        bad = [i for i in draft.ids if not 1 <= i <= n_sentences]
+        return [ValidationIssue("ids", f"no such sentence(s): {bad}; the article has "
+                                       f"sentences 1 to {n_sentences}")] if bad else []
+
+    return check
+
+
+def _candidates(ref: Reference, text: str, k: int) -> list[Sentence]:
+    return sorted(ref.related(text, k=k), key=lambda s: s.index)
+
+
+def changed_unsupported(changed: str, sources: list[str], sentence: str) -> list[str]:
+    """Words the model names as changed that are words of the summary `sentence` and that
+    none of the article `sources` contains (anything else it names is discarded: small
+    models echo instructions or name words the article does have)."""
+    if changed.strip().strip(".\"'").lower() in _NOTHING:
+        return []
+    pool = set(content_terms(" ".join(sources)))
+    own = set(content_terms(sentence))
+    out = []
+    for word in changed.split():
+        terms = set(content_terms(word))
+        if terms and terms <= own and not terms <= pool:
+            out.append(word.strip(".,;:\"'()"))
+    return out
+
+
+def judge(s: Sentence, mismatches: list[Mismatch], ids: list[str], score: float,
+          draft: FaithDraft | None, doc: Document, opts: FaithOptions,
+          candidates: list[Sentence]) -> SentenceJudgement:
+    """Combine the deterministic findings with the model's draft (if any) for one sentence."""
+    blocking = [m for m in mismatches if m.kind in opts.blocking]
+    unsupported: list[str] = []
+    if draft is not None:
+        cited = [f"S{i}" for i in draft.ids if doc.has_sentence(i)]
+        if cited and support(s.text, [doc.sentence(c).text for c in cited]) >= 0.3:
+            ids = cited
+        seen = [c.text for c in candidates] + [doc.sentence(c).text for c in cited]
+        unsupported = changed_unsupported(draft.changed, seen, s.text)
+    if blocking:
+        label, error, decided = FaithLabel.not_supported, _ERROR_OF_KIND[blocking[0].kind], "checks"
+    elif draft is not None:
+        # The model's flag stands when code finds a word it names missing from the
+        # article sentences it was shown; a flag naming only words that are there is noise.
+        flagged = draft.label == FaithLabel.not_supported and (
+            bool(unsupported) or not opts.verify_flags)
+        label, decided = (FaithLabel.not_supported if flagged else FaithLabel.supported), "model"
+        error = ErrorType.none if not flagged else (
+            draft.error if draft.error != ErrorType.none else ErrorType.not_in_article)
+    else:
+        decided = "support"
+        supported = score >= opts.support_threshold
+        label = FaithLabel.supported if supported else FaithLabel.not_supported
+        error = ErrorType.none if supported else ErrorType.not_in_article
+    return SentenceJudgement(
+        index=s.index, text=s.text, start=s.start, end=s.end, label=label, error_type=error,
+        sentence_ids=ids, quotes=[sentence_quote(doc, i) for i in ids], support=round(score, 3),
+        mismatches=mismatches, model_label=draft.label if draft else None,
+        model_error=draft.error if draft else None,
+        model_changed=draft.changed if draft else None, changed_unsupported=unsupported,
+        decided_by=decided)  # type: ignore[arg-type]
+
+
+def _report(doc: Document, summary_text: str, judged: list[SentenceJudgement],
+            mode: str) -> FaithfulnessReport:
+    ok = sum(j.label == FaithLabel.supported for j in judged)
+    return FaithfulnessReport(
+        document=DocumentInfo.of(doc), summary=summary_text,
+        label=FaithLabel.supported if ok == len(judged) else FaithLabel.not_supported,
+        score=round(ok / len(judged), 3), sentences=judged, mode=mode)  # type: ignore[arg-type]
+
+
+def faithfulness_step(doc: Document, summary_text: str, opts: FaithOptions, count: TokenCounter,
+                      notes: list[str], *, use_model: bool = True,
+                      reference: Reference | None = None) -> Step[FaithfulnessReport]:
+    """Judge every sentence of `summary_text` against `doc` (see the module docstring)."""
+    sentences = summary_sentences(summary_text, opts.max_summary_sentences)
+    ref = reference or Reference(doc)
+    found = []
+    for s in sentences:
+        mismatches = [m.model_copy(update={"claim_span": m.claim_span.model_copy(update={
+            "start": m.claim_span.start + s.start, "end": m.claim_span.end + s.start})})
+            for m in check_text(s.text, ref)]
+        ids, score = anchor(s.text, doc, [], index=ref.index, threshold=0.0)
+        found.append((s, mismatches, ids, score, _candidates(ref, s.text, opts.candidates)))
+    drafts: list[FaithDraft | None] = [None] * len(sentences)
+    if use_model:
+        chunks = chunk_sentences(doc, opts.chunk_tokens, count)
+        specs = []
+        for s, _, _, _, cands in found:
+            chunk = next((c for c in chunks if cands and cands[0] in c), chunks[0])
+            specs.append(CallSpec(
+                "faithfulness", {**prefix_values(doc, chunk), "summary_sentence": s.text,
+                                 "candidates": numbered(cands) or "(none)"},
+                FaithDraft, _draft_check(len(doc.sentences)), opts.max_attempts,
+                prompts_dir=opts.prompts_dir))
+        if len(chunks) > 1:
+            notes.append(f"long article: each sentence judged against one of {len(chunks)} parts")
+        results: list[Structured[FaithDraft]] = yield specs
+        drafts = [r.value for r in results]
+    judged = [judge(s, mm, ids, score, d, doc, opts, cands)
+              for (s, mm, ids, score, cands), d in zip(found, drafts, strict=True)]
+    return _report(doc, summary_text, judged, "combined" if use_model else "checks")
+
+
+def check_summary_offline(doc: Document, summary_text: str, opts: FaithOptions | None = None,
+                          *, reference: Reference | None = None) -> FaithfulnessReport:
+    """Deterministic-only faithfulness (no model): checks plus lexical support."""
+    step = faithfulness_step(doc, summary_text, opts or FaithOptions(), len, [], use_model=False,
+                             reference=reference)
+    try:
+        next(step)
+    except StopIteration as stop:
+        return stop.value  # type: ignore[no-any-return]
+    raise AssertionError("deterministic mode made a model call")  # pragma: no cover

@@ -1,0 +1,135 @@
+"""check_summary against a scripted model: checks and model combine, ids become quotes."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from typing import Any
+
+import pytest
+
+from assistant import Assistant, AsyncAssistant, FakeBackend, InputError
+from assistant.backends.base import ChatRequest
+from assistant.check_schemas import ErrorType, FaithfulnessReport, FaithLabel, MismatchKind
+from assistant.faithfulness import FaithOptions, check_summary_offline, faithfulness_step
+from assistant.grounding import verify_quote
+from assistant.intake import document_from_text
+from assistant.structured import call_structured
+
+ARTICLE = """Harbor Bridge to close for repairs
+
+The city council voted 7-2 on Tuesday to close the Harbor Bridge for 18 months.
+Mayor Jane Smith said the repairs will cost $45 million.
+Engineers found cracks in two support beams last December.
+Local shops fear losing customers during the closure.
+"""
+
+
+@pytest.fixture(scope="module")
+def doc():  # type: ignore[no-untyped-def]
+    return document_from_text(ARTICLE, published="2024-01-10")
+
+
+def judge_by_keyword(request: ChatRequest) -> dict[str, Any]:
+    """A stand-in judge: 'not supported' when the sentence mentions 'rose', else supported,
+    citing the first candidate listed."""
+    task = request.messages[-1].content
+    sentence = re.search(r"SUMMARY SENTENCE: (.*)", task)
+    first = re.search(r"^\[(\d+)\]", task, re.MULTILINE)
+    assert sentence and first
+    if "praised" in sentence.group(1):
+        return {"changed": "praised", "label": "not_supported", "error": "predicate", "ids": []}
+    if "feared" in sentence.group(1):  # a flag naming words the article does contain
+        return {"changed": "shops fear", "label": "not_supported", "error": "predicate", "ids": []}
+    return {"changed": "", "label": "supported", "error": "none", "ids": [int(first.group(1))]}
+
+
+def test_each_sentence_gets_a_label_ids_and_exact_quotes(doc) -> None:  # type: ignore[no-untyped-def]
+    fake = FakeBackend(default=judge_by_keyword)
+    summary = ("The council voted to close the Harbor Bridge for 18 months. "
+               "Mayor John Smith said repairs would cost $45 million. "
+               "Shop owners praised the closure.")
+    report = Assistant(fake).check_summary(doc, summary)
+    assert isinstance(report, FaithfulnessReport)
+    first, second, third = report.sentences
+    assert first.label == FaithLabel.supported and first.decided_by == "model"
+    assert first.sentence_ids == ["S2"]
+    assert all(verify_quote(doc, q) for j in report.sentences for q in j.quotes)
+    # a deterministic mismatch overrides the model's "supported"
+    assert second.label == FaithLabel.not_supported and second.decided_by == "checks"
+    assert second.error_type == ErrorType.entity and second.model_label == FaithLabel.supported
+    [m] = second.mismatches
+    assert m.kind == MismatchKind.entity
+    assert summary[m.claim_span.start:m.claim_span.end] == "John Smith", "offsets index the summary"
+    assert m.source_span is not None and m.source_span.text == "Jane Smith"
+    assert third.label == FaithLabel.not_supported and third.error_type == ErrorType.predicate
+    assert report.label == FaithLabel.not_supported and report.score == pytest.approx(1 / 3, abs=0.001)
+    assert summary[third.start:third.end] == third.text
+    # one call per summary sentence, all on the same article prefix (KV cache reuse)
+    assert len(fake.requests) == 3
+    assert len({r.messages[0].content for r in fake.requests}) == 1
+    assert "[2] The city council voted" in fake.requests[0].messages[0].content
+    assert report.provenance is not None and {"faithfulness", "article"} <= {
+        p.name for p in report.provenance.prompts}
+    assert FaithfulnessReport.model_validate_json(report.model_dump_json()) == report
+
+
+def test_model_not_supported_without_error_type_becomes_not_in_article(doc) -> None:  # type: ignore[no-untyped-def]
+    fake = FakeBackend(default={"changed": "forever", "label": "not_supported", "error": "none",
+                                "ids": []})
+    report = Assistant(fake).check_summary(doc, "The bridge will close forever.")
+    assert report.sentences[0].error_type == ErrorType.not_in_article
+    assert report.sentences[0].changed_unsupported == ["forever"]
+
+
+def test_a_model_flag_is_kept_only_when_code_verifies_it(doc) -> None:  # type: ignore[no-untyped-def]
+    report = Assistant(FakeBackend(default=judge_by_keyword)).check_summary(
+        doc, "Local shops feared losing customers.")
+    [j] = report.sentences
+    assert j.model_label == FaithLabel.not_supported and j.model_changed == "shops fear"
+    assert j.changed_unsupported == [] and j.label == FaithLabel.supported
+    unverified = dataclasses.replace(FaithOptions(), verify_flags=False)
+    step = faithfulness_step(doc, "Local shops feared losing customers.", unverified, len, [])
+    spec = next(step)
+    with pytest.raises(StopIteration) as stop:
+        step.send([call_structured(FakeBackend(default=judge_by_keyword), spec[0])])
+    assert stop.value.value.sentences[0].label == FaithLabel.not_supported
+
+
+def test_bad_sentence_ids_are_re_asked(doc) -> None:  # type: ignore[no-untyped-def]
+    fake = FakeBackend([{"changed": "", "label": "supported", "error": "none", "ids": [99]},
+                        {"changed": "", "label": "supported", "error": "none", "ids": [3]}])
+    report = Assistant(fake).check_summary(doc, "Mayor Jane Smith said repairs will cost $45 million.")
+    assert len(fake.requests) == 2 and "no such sentence" in fake.requests[1].messages[-1].content
+    assert report.sentences[0].sentence_ids == ["S3"]
+
+
+async def test_async_matches_sync(doc) -> None:  # type: ignore[no-untyped-def]
+    summary = "The council voted on Tuesday. Shop owners praised the closure."
+    sync = Assistant(FakeBackend(default=judge_by_keyword)).check_summary(doc, summary)
+    result = await AsyncAssistant(FakeBackend(default=judge_by_keyword)).check_summary(doc, summary)
+    assert [s.label for s in result.sentences] == [s.label for s in sync.sentences]
+
+
+@pytest.mark.parametrize(("summary", "label"), [
+    ("The council voted 7-2 to close the Harbor Bridge for 18 months.", FaithLabel.supported),
+    ("The council voted 6-3 to close the Harbor Bridge for 18 months.", FaithLabel.not_supported),
+    ("Aliens landed on the Harbor Bridge.", FaithLabel.not_supported),
+    ("Engineers found cracks on Friday.", FaithLabel.not_supported),
+])
+def test_deterministic_only_mode(doc, summary: str, label: FaithLabel) -> None:  # type: ignore[no-untyped-def]
+    report = check_summary_offline(doc, summary)
+    assert report.label == label and report.mode == "checks"
+    assert report.sentences[0].model_label is None
+
+
+def test_no_model_call_in_deterministic_mode(doc) -> None:  # type: ignore[no-untyped-def]
+    fake = FakeBackend()
+    report = Assistant(fake).check_summary(doc, "The council voted.", use_model=False)
+    assert fake.requests == [] and report.mode == "checks"
+
+
+@pytest.mark.parametrize("summary", ["", "   \n  "])
+def test_empty_summary_is_an_input_error(doc, summary: str) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(InputError, match="summary is empty"):
+        Assistant(FakeBackend()).check_summary(doc, summary)
