@@ -74,7 +74,8 @@ def _units(ctx: Ctx) -> list[Unit]:
             host.hedges = list(a.hedges)
             host.check_worthiness = c.check_worthiness
             if host.kind == "key_point" and host.speaker:
-                host.text = c.text  # the claim's wording keeps who says it
+                host.text = c.text  # the claim's wording keeps who says it, from its sentence
+                host.sids = list(c.sentence_ids)
             if _garbled(host.text, doc.text) or \
                     normalize(host.text).rstrip(" .") in normalize(doc.sentence(sid).text):
                 host.text = doc.sentence(sid).text  # garbled, or a cut-off copy: the sentence
@@ -92,8 +93,18 @@ def _units(ctx: Ctx) -> list[Unit]:
                 u = _settle(_signal_unit(Unit(si, doc, [s.id], s.text, "sentence"), signals), signals)
                 u.factual = factual
                 mine.append(u)
-        out += [u.prepare() for u in mine]
+        out += [u.prepare() for u in _distinct(mine)]
     return out
+
+
+def _distinct(units: list[Unit]) -> list[Unit]:
+    """One unit per set of sentences: two key points on the same words are one statement."""
+    kept: dict[frozenset[str], Unit] = {}
+    for u in units:
+        key = frozenset(u.sids)
+        if key not in kept or (kept[key].claim is None and u.claim is not None):
+            kept[key] = u
+    return [u for u in units if kept[frozenset(u.sids)] is u]
 
 
 def _settle(u: Unit, signals: dict[str, sig.SentenceSignals]) -> Unit:

@@ -97,9 +97,11 @@ def unknowns(ctx: Ctx, units: list[Unit], disputed_ids: set[int], known: set[str
     what = first.summary.five_w.what
     what_ids = [s for s in (what.sentence_ids if what else []) if first_doc.has_sentence(s)]
     what_ids = what_ids or [s.id for s in first_doc.sentences if not ctx.signals[1][s.id].is_boilerplate][:1]
+    if any(e.label in ("GPE", "LOC", "FAC") for sid in what_ids for e in ctx.signals[1][sid].entities):
+        known = known | {"where"}  # the lead names a place
     for name, phrase in _FIVE_W.items():
         if name in known:
-            continue  # the timeline has dates, or named people speak: the sources do say
+            continue  # the timeline has dates, named people speak, the lead names a place
         if all(getattr(an.summary.five_w, name) is None for _, an in ctx.analyses) and what_ids:
             out.append(Unknown(kind="missing_5w", text=f"No source says {phrase}.",
                                citations=ctx.cites((1, s) for s in what_ids)))

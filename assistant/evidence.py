@@ -43,7 +43,12 @@ class EvidenceSet:
 def _is_path(item: str | Path) -> bool:
     if isinstance(item, Path):
         return True
-    return "\n" not in item and 0 < len(item) < 4096 and Path(item).exists()
+    if "\n" in item or not 0 < len(item) < 4096:
+        return False
+    try:
+        return Path(item).exists()
+    except OSError:  # "File name too long": text, not a path
+        return False
 
 
 def _folder_files(folder: Path, limit: int) -> list[Path]:

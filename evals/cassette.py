@@ -140,7 +140,9 @@ def explain_miss(request: ChatRequest, item: str, candidates: Sequence[Exchange]
     same_task = [e for e in candidates if set(_templates(e.prompt)) == set(now)]
     if not same_task:
         recorded = sorted({n for e in candidates for n in _templates(e.prompt)})
-        return [f"no recorded call uses templates {'+'.join(now)} (recorded: {', '.join(recorded)})"]
+        return [f"no recorded call uses templates {'+'.join(now)} (recorded: {', '.join(recorded)}); "
+                "the pipeline now makes a call the recording did not (a code change, or the item "
+                "stopped earlier when it was recorded)"]
     messages = _message_hashes(request)
 
     def closeness(e: Exchange) -> tuple[int, int, int]:

@@ -47,7 +47,8 @@ class MetricDelta(BaseModel):
         if self.delta is None:
             return "n/a"
         if self.ci_low is None or self.ci_high is None or self.ci_low <= 0 <= self.ci_high:
-            return "same" if self.delta == 0 and not self.changed else "no clear change"
+            flat = abs(self.delta) < 1e-9 and abs(self.ci_low or 0) < 1e-12 and abs(self.ci_high or 0) < 1e-12
+            return "same" if flat else "no clear change"
         up = self.ci_low > 0
         return "better" if up == self.higher_is_better else "worse"
 
@@ -135,7 +136,9 @@ def _signed(value: float | None, unit: str) -> str:
     if value is None:
         return "n/a"
     text = fmt_value(abs(value), unit)
-    return ("+" if value > 0 else "-" if value < 0 else "±") + text
+    if text.strip("0.,s") == "":  # rounds to zero: no sign
+        return "±" + text
+    return ("+" if value > 0 else "-") + text
 
 
 def format_comparison(c: Comparison, *, shown: int = SHOWN_CHANGES) -> str:
@@ -148,6 +151,8 @@ def format_comparison(c: Comparison, *, shown: int = SHOWN_CHANGES) -> str:
         rows.append([d.name, fmt_value(d.a, d.unit), fmt_value(d.b, d.unit), _signed(d.delta, d.unit),
                      ci, str(d.n_paired), d.verdict])
     lines.append(text_table(rows, right=(1, 2, 3, 5)))
+    lines.append("delta: B - A over each run's items; interval: paired bootstrap over the n items "
+                 "both runs scored; verdict from the interval")
     moved = [d for d in c.metrics if d.changed]
     if moved:
         lines += ["", "items that changed (B - A, largest first):"]

@@ -16,6 +16,7 @@ from pathlib import Path
 from assistant.schemas import Analysis
 
 from .results import MetricResult, RunResult
+from .suites import Gold
 
 # --------------------------------------------------------------------------- numbers
 
@@ -135,6 +136,18 @@ def _analysis_html(a: Analysis) -> str:
     return "".join(parts)
 
 
+def _gold_html(g: Gold) -> str:
+    parts = ["<p><b>Gold</b></p><ul>"]
+    parts += [f"<li>key fact [{_e(', '.join(f.sentence_ids))}]: {_e(f.text)}</li>" for f in g.key_facts]
+    parts += [f"<li>claim [{_e(', '.join(c.sentence_ids))}] {_e(c.type.value)}, speaker "
+              f"{_e(c.speaker or '-')}, {'check-worthy' if c.check_worthy else 'not check-worthy'}, "
+              f"{_e(c.verification.value)}</li>" for c in g.claims]
+    parts += [f"<li>date [{_e(d.sentence_id)}] {_e(d.expression)} = {_e(d.resolved)}</li>" for d in g.dates]
+    parts += [f"<li>trap {_e(t.kind)} [{_e(', '.join(t.sentence_ids))}]: {_e(t.note)}</li>" for t in g.traps]
+    parts.append(f"</ul><p class=muted>reference summary: {_e(g.summary_reference)}</p>")
+    return "".join(parts)
+
+
 def render_html(run: RunResult) -> str:
     p = run.provenance
     out = ["<!doctype html><html lang=en><head><meta charset=utf-8>",
@@ -189,6 +202,11 @@ def render_html(run: RunResult) -> str:
         out.append("</table>")
         if item.analysis is not None:
             out.append(_analysis_html(item.analysis))
+        if item.gold is not None:
+            out.append(_gold_html(item.gold))
+        if item.references:
+            out.append("<p><b>Human summaries</b></p><ul>"
+                       + "".join(f"<li>{_e(r)}</li>" for r in item.references) + "</ul>")
         elif item.output is not None:
             out.append(f"<pre>{_e(json.dumps(item.output, indent=1, ensure_ascii=False))}</pre>")
         out.append("</details>")

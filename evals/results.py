@@ -16,6 +16,7 @@ from assistant.errors import UserError
 from assistant.schemas import Analysis, PromptRef
 
 from .bootstrap import LEVEL, RESAMPLES, balanced_accuracy, bootstrap_ci, mean
+from .suites import Gold
 
 Statistic = Literal["mean", "balanced_accuracy"]
 Unit = Literal["rate", "score", "count", "tokens", "seconds"]
@@ -79,6 +80,8 @@ class ItemRecord(BaseModel):
     error: str | None = Field(None, description="One line when the task failed on this item.")
     wall_s: float = Field(0.0, description="Wall time of the task on this item.")
     analysis: Analysis | None = Field(None, description="Output of analyze suites.")
+    gold: Gold | None = Field(None, description="Gold annotations (fixtures), for the drill-down.")
+    references: list[str] = Field(default_factory=list, description="Human summaries (wikinews).")
     output: JsonValue = Field(None, description="Output of check suites, as JSON.")
 
 

@@ -169,8 +169,8 @@ def run_suite(suite: Suite, backend: Backend, *, options: Options | None = None,
         if cassette is not None:
             cassette.begin_item(item.id)
         meter.reset()
-        record = ItemRecord(id=item.id, title=item.title if isinstance(item, ArticleItem)
-                            else item.hypothesis[:80])
+        record = ItemRecord(id=item.id, title=item.title, gold=item.gold, references=item.references) \
+            if isinstance(item, ArticleItem) else ItemRecord(id=item.id, title=item.hypothesis[:80])
         t0 = time.perf_counter()
         try:
             if isinstance(item, ArticleItem):

@@ -111,6 +111,18 @@ def test_build_briefing_is_pure_and_deterministic() -> None:
     assert build_briefing([(doc, analysis)]).model_dump_json() == first
 
 
+def test_two_key_points_on_the_same_sentence_are_one_statement() -> None:
+    doc = load_document(EXAMPLE)
+    analysis = fake_assistant().analyze(doc)
+    points = analysis.summary.key_points
+    twice = analysis.model_copy(update={"summary": analysis.summary.model_copy(
+        update={"key_points": [*points, points[0].model_copy(update={"text": "Another wording."})]})})
+    b = build_briefing([(doc, twice)])
+    sid = points[0].sentence_ids[0]
+    items = [i for i in [*b.known, *b.claimed] if any(c.sentence_id == sid for c in i.citations)]
+    assert len(items) == 1
+
+
 def test_brief_refuses_nothing_and_mismatched_pairs() -> None:
     with pytest.raises(UserError, match="at least one article"):
         fake_assistant().brief([])

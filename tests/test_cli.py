@@ -81,9 +81,12 @@ def _fake_main(monkeypatch: pytest.MonkeyPatch, fake: FakeBackend) -> None:
 def test_output_validation_error_exit_code(monkeypatch: pytest.MonkeyPatch,
                                            capsys: pytest.CaptureFixture[str]) -> None:
     _fake_main(monkeypatch, FakeBackend(default="not json"))
-    code = cli.main(["summarize", str(EXAMPLE)])
+    code = cli.main(["summarize", str(EXAMPLE), "--strict"])
     err = capsys.readouterr().err
     assert code == cli.EXIT_OUTPUT and err.startswith("assistant: error:") and err.count("\n") == 1
+    # without --strict the stage falls back to the article's sentences and says so
+    assert cli.main(["summarize", str(EXAMPLE), "--format", "json"]) == cli.EXIT_OK
+    assert "extractive summary" in capsys.readouterr().out
 
 
 def test_json_and_markdown_output(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,

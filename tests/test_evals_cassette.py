@@ -106,7 +106,9 @@ def test_explain_miss_lists_parameters_inputs_and_unknown_items() -> None:
     assert explain_miss(request("article two"), "x", [entry]) == [
         "message 2 (user) differs with the same templates: the article, a variable or an earlier answer changed"]
     assert explain_miss(request("a", prompt="article@aaa+summarize@ccc"), "x", [entry]) == [
-        "no recorded call uses templates article+summarize (recorded: article, claims)"]
+        "no recorded call uses templates article+summarize (recorded: article, claims); the pipeline "
+        "now makes a call the recording did not (a code change, or the item stopped earlier when it "
+        "was recorded)"]
     assert explain_miss(old, "y", []) == ["nothing recorded for item 'y'"]
 
 

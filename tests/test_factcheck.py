@@ -323,6 +323,13 @@ def test_duplicate_documents_are_used_once(tmp_path: Path) -> None:
     assert len(v.evidence) == len({(q.document, q.sentence_id) for q in v.evidence})
 
 
+def test_long_one_line_evidence_text_is_text_not_a_path() -> None:
+    text = "The Harbor Bridge was built in 1962 and " + "carries many cars " * 40 + "every day."
+    assert "\n" not in text and len(text) > 300  # longer than any file name
+    evidence = load_evidence([text])
+    assert evidence.info[0].source is None and evidence.docs[0].text == text
+
+
 def test_empty_claim_is_an_error(evidence_texts: list[str]) -> None:
     with pytest.raises(InputError, match="claim 2 is empty"):
         Assistant(FakeBackend()).fact_check(["A claim.", "  "], evidence_texts)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from typing import Any
 
@@ -11,10 +10,15 @@ import pytest
 from assistant import Assistant, AsyncAssistant, FakeBackend, InputError
 from assistant.backends.base import ChatRequest
 from assistant.check_schemas import ErrorType, FaithfulnessReport, FaithLabel, MismatchKind
-from assistant.faithfulness import FaithOptions, check_summary_offline, faithfulness_step
+from assistant.faithfulness import (
+    FaithOptions,
+    changed_unsupported,
+    check_summary_offline,
+    faithfulness_step,
+)
 from assistant.grounding import verify_quote
 from assistant.intake import document_from_text
-from assistant.structured import call_structured
+from assistant.pipeline import new_provenance, run
 
 ARTICLE = """Harbor Bridge to close for repairs
 
@@ -44,27 +48,35 @@ def judge_by_keyword(request: ChatRequest) -> dict[str, Any]:
     return {"changed": "", "label": "supported", "error": "none", "ids": [int(first.group(1))]}
 
 
+def run_with(doc, summary: str, fake: FakeBackend, **options: Any) -> FaithfulnessReport:  # type: ignore[no-untyped-def]
+    step = faithfulness_step(doc, summary, FaithOptions(**options), len, [])
+    return run(step, fake, new_provenance(fake))
+
+
+SUMMARY = ("The council voted to close the Harbor Bridge for 18 months. "
+           "Mayor John Smith said repairs would cost $45 million. "
+           "Shop owners praised the closure.")
+
+
 def test_each_sentence_gets_a_label_ids_and_exact_quotes(doc) -> None:  # type: ignore[no-untyped-def]
     fake = FakeBackend(default=judge_by_keyword)
-    summary = ("The council voted to close the Harbor Bridge for 18 months. "
-               "Mayor John Smith said repairs would cost $45 million. "
-               "Shop owners praised the closure.")
-    report = Assistant(fake).check_summary(doc, summary)
-    assert isinstance(report, FaithfulnessReport)
+    report = Assistant(fake).check_summary(doc, SUMMARY)
+    assert isinstance(report, FaithfulnessReport) and report.mode == "combined"
     first, second, third = report.sentences
-    assert first.label == FaithLabel.supported and first.decided_by == "model"
+    assert first.label == FaithLabel.supported and first.decided_by == "support"
     assert first.sentence_ids == ["S2"]
     assert all(verify_quote(doc, q) for j in report.sentences for q in j.quotes)
-    # a deterministic mismatch overrides the model's "supported"
+    # a deterministic mismatch decides, whatever the model said
     assert second.label == FaithLabel.not_supported and second.decided_by == "checks"
     assert second.error_type == ErrorType.entity and second.model_label == FaithLabel.supported
     [m] = second.mismatches
     assert m.kind == MismatchKind.entity
-    assert summary[m.claim_span.start:m.claim_span.end] == "John Smith", "offsets index the summary"
+    assert SUMMARY[m.claim_span.start:m.claim_span.end] == "John Smith", "offsets index the summary"
     assert m.source_span is not None and m.source_span.text == "Jane Smith"
-    assert third.label == FaithLabel.not_supported and third.error_type == ErrorType.predicate
-    assert report.label == FaithLabel.not_supported and report.score == pytest.approx(1 / 3, abs=0.001)
-    assert summary[third.start:third.end] == third.text
+    # by default the model's verdict is reported beside the decision, not as it
+    assert third.model_label == FaithLabel.not_supported and third.model_changed == "praised"
+    assert third.changed_unsupported == ["praised"]
+    assert SUMMARY[third.start:third.end] == third.text
     # one call per summary sentence, all on the same article prefix (KV cache reuse)
     assert len(fake.requests) == 3
     assert len({r.messages[0].content for r in fake.requests}) == 1
@@ -74,26 +86,45 @@ def test_each_sentence_gets_a_label_ids_and_exact_quotes(doc) -> None:  # type: 
     assert FaithfulnessReport.model_validate_json(report.model_dump_json()) == report
 
 
+def test_model_decides_when_asked(doc) -> None:  # type: ignore[no-untyped-def]
+    report = run_with(doc, SUMMARY, FakeBackend(default=judge_by_keyword), model_decides=True)
+    first, second, third = report.sentences
+    assert first.decided_by == "model" and first.label == FaithLabel.supported
+    assert second.decided_by == "checks"
+    assert third.decided_by == "model" and third.label == FaithLabel.not_supported
+    assert third.error_type == ErrorType.predicate
+    assert report.label == FaithLabel.not_supported and report.score == pytest.approx(1 / 3, abs=0.001)
+
+
 def test_model_not_supported_without_error_type_becomes_not_in_article(doc) -> None:  # type: ignore[no-untyped-def]
     fake = FakeBackend(default={"changed": "forever", "label": "not_supported", "error": "none",
                                 "ids": []})
-    report = Assistant(fake).check_summary(doc, "The bridge will close forever.")
+    report = run_with(doc, "The bridge will close forever.", fake, model_decides=True)
     assert report.sentences[0].error_type == ErrorType.not_in_article
     assert report.sentences[0].changed_unsupported == ["forever"]
 
 
 def test_a_model_flag_is_kept_only_when_code_verifies_it(doc) -> None:  # type: ignore[no-untyped-def]
-    report = Assistant(FakeBackend(default=judge_by_keyword)).check_summary(
-        doc, "Local shops feared losing customers.")
+    summary = "Local shops feared losing customers."
+    report = run_with(doc, summary, FakeBackend(default=judge_by_keyword), model_decides=True)
     [j] = report.sentences
     assert j.model_label == FaithLabel.not_supported and j.model_changed == "shops fear"
     assert j.changed_unsupported == [] and j.label == FaithLabel.supported
-    unverified = dataclasses.replace(FaithOptions(), verify_flags=False)
-    step = faithfulness_step(doc, "Local shops feared losing customers.", unverified, len, [])
-    spec = next(step)
-    with pytest.raises(StopIteration) as stop:
-        step.send([call_structured(FakeBackend(default=judge_by_keyword), spec[0])])
-    assert stop.value.value.sentences[0].label == FaithLabel.not_supported
+    report = run_with(doc, summary, FakeBackend(default=judge_by_keyword), model_decides=True,
+                      verify_flags=False)
+    assert report.sentences[0].label == FaithLabel.not_supported
+
+
+@pytest.mark.parametrize(("changed", "found"), [
+    ("praised", ["praised"]),
+    ("the words of the summary sentence whose meaning", []),  # an echo of the instructions
+    ("Harbor Bridge", []),  # words the article has
+    ("none", []),
+    ("", []),
+])
+def test_changed_words_are_verified_by_code(changed: str, found: list[str]) -> None:
+    sentence = "Shop owners praised the Harbor Bridge closure."
+    assert changed_unsupported(changed, ["The Harbor Bridge will close."], sentence) == found
 
 
 def test_bad_sentence_ids_are_re_asked(doc) -> None:  # type: ignore[no-untyped-def]
@@ -114,7 +145,7 @@ async def test_async_matches_sync(doc) -> None:  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize(("summary", "label"), [
     ("The council voted 7-2 to close the Harbor Bridge for 18 months.", FaithLabel.supported),
     ("The council voted 6-3 to close the Harbor Bridge for 18 months.", FaithLabel.not_supported),
-    ("Aliens landed on the Harbor Bridge.", FaithLabel.not_supported),
+    ("Penguins migrate south every winter.", FaithLabel.not_supported),
     ("Engineers found cracks on Friday.", FaithLabel.not_supported),
 ])
 def test_deterministic_only_mode(doc, summary: str, label: FaithLabel) -> None:  # type: ignore[no-untyped-def]
