@@ -116,7 +116,8 @@ def _verdict(report: Any, task: str) -> tuple[int | None, str]:
     return (1 if text in _POSITIVE else 0 if text in _NEGATIVE else None), why
 
 
-def _check(assistant: Assistant, item: PairItem, task: str) -> tuple[int | None, str, JsonValue]:
+def _check(assistant: Assistant, item: PairItem, task: str,
+           refs: dict[tuple[str, str], PromptRef]) -> tuple[int | None, str, JsonValue]:
     premise = document_from_text(item.premise, name=item.id)
     report: Any
     if task == "check_summary":
@@ -124,6 +125,8 @@ def _check(assistant: Assistant, item: PairItem, task: str) -> tuple[int | None,
     else:
         report = assistant.fact_check([item.hypothesis], evidence=[premise])
     prediction, why = _verdict(report, task)
+    for ref in getattr(getattr(report, "provenance", None), "prompts", None) or []:
+        refs.setdefault((ref.name, ref.hash), ref)
     dumped = report.model_dump(mode="json", exclude={"provenance"}) if isinstance(report, BaseModel) \
         else str(report)
     return prediction, why, dumped
@@ -163,6 +166,7 @@ def run_suite(suite: Suite, backend: Backend, *, options: Options | None = None,
         return result
 
     misses: list[Miss] = []
+    refs: dict[tuple[str, str], PromptRef] = {}
     article_runs: list[scorers.ArticleRun] = []
     pair_runs: list[scorers.PairRun] = []
     for n, item in enumerate(suite.items, 1):
@@ -188,7 +192,7 @@ def run_suite(suite: Suite, backend: Backend, *, options: Options | None = None,
             else:
                 prediction, why = None, ""
                 try:
-                    prediction, why, record.output = _check(assistant, item, suite.task)
+                    prediction, why, record.output = _check(assistant, item, suite.task, refs)
                 except CassetteMiss:
                     raise
                 except AssistantError as exc:
@@ -208,7 +212,6 @@ def run_suite(suite: Suite, backend: Backend, *, options: Options | None = None,
     if misses:
         raise CassetteMiss(misses, rerecord=rerecord)
 
-    refs: dict[tuple[str, str], PromptRef] = {}
     for r in result.items:
         for ref in (r.analysis.provenance.prompts if r.analysis else []):
             refs.setdefault((ref.name, ref.hash), ref)

@@ -96,6 +96,10 @@ def test_cli_usage_errors(recorded: tuple[Path, RunResult], tmp_path: Path,
     assert code == 2 and "no cassette at" in err
     code, _, err = _cli(capsys, "eval", "run", "--suite", "nope", "--replay")
     assert code == 2 and "unknown suite" in err
+    code, _, err = _cli(capsys, "eval", "run", "--suite", "fixtures", "--backend", "openai", "--threads", "1")
+    assert code == 2 and "--threads applies to the embedded backend only" in err
+    code, _, err = _cli(capsys, "eval", "run", "--suite", "fixtures", "--replay", "--sample", "0")
+    assert code == 2 and "--sample must be at least 1" in err
 
 
 def test_cli_replay_miss_lists_what_changed(recorded: tuple[Path, RunResult], tmp_path: Path,
@@ -222,6 +226,7 @@ def test_fact_check_suite_runs_each_claim_against_its_evidence() -> None:
     assert [s.label for s in ba.per_item] == [1, 0] and ba.n == 2
     assert all(s.detail.startswith("human ") and "checker" in s.detail for s in ba.per_item)
     assert run.metric("cost_calls").n == 2
+    assert run.provenance.prompts, "the checker's templates are part of the provenance"
 
 
 @pytest.mark.parametrize("task, report, expected", [
