@@ -18,7 +18,14 @@ from typing import Any
 from . import signals as sig
 from .dates import resolve_relative_dates
 from .errors import OutputValidationError, ValidationIssue
-from .grounding import SentenceIndex, anchor, locate_quote, sentence_quote, unsupported_terms
+from .grounding import (
+    SentenceIndex,
+    anchor,
+    locate_quote,
+    normalize,
+    sentence_quote,
+    unsupported_terms,
+)
 from .pipeline import Step
 from .schemas import (
     Claim,
@@ -263,6 +270,8 @@ def summarize_step(doc: Document, opts: Options, count: TokenCounter,
             headline, tldr = reduced.value.headline, reduced.value.tldr
             order = list(dict.fromkeys(reduced.value.keep))
             points = [points[i - 1] for i in order] + [p for i, p in enumerate(points, 1) if i not in order]
+    seen: set[str] = set()
+    points = [p for p in points if not (normalize(p.text) in seen or seen.add(normalize(p.text)))]
     points = points[: opts.max_points]
     tldr_ids, _ = anchor(tldr, doc, [], threshold=0.0)
     key_points = [_key_point(doc, kp.text, kp.ids) for kp in points]
@@ -319,14 +328,13 @@ _NEEDS = {
 
 
 def _merge_type(model_type: ClaimType, s: sig.SentenceSignals) -> ClaimType:
-    # The small model over-uses some types; keep its choice only where the sentence's
-    # own features allow it.
+    # The small model labels whole articles with one type ("statistic", "causal"), so the
+    # sentence's own features decide; the model's label only fills in where they find
+    # nothing specific, and only if the features allow it.
+    if s.claim_type != ClaimType.other:
+        return s.claim_type
     need = _NEEDS.get(model_type)
-    if need is not None and not need(s):
-        return s.claim_type
-    if model_type in (ClaimType.other, ClaimType.event) and s.claim_type not in (ClaimType.other,):
-        return s.claim_type
-    return model_type
+    return s.claim_type if need is not None and not need(s) else model_type
 
 
 def _claim_text(doc: Document, text: str, sentence: Sentence, extra: list[str],
@@ -481,9 +489,11 @@ def questions_step(doc: Document, claims: list[Claim], opts: Options, count: Tok
         limit = QuestionDraft.model_fields["question"].metadata[0].max_length
         for q in draft.questions:
             claim = group[q.claim - 1]
-            if len(q.question) >= limit - 5 or not q.question.rstrip().endswith("?"):
-                notes.append(f"question for {claim.id} dropped: cut off or not a question")
+            if len(q.question) >= limit - 5:
+                notes.append(f"question for {claim.id} dropped: cut off at the length limit")
                 continue
+            if not q.question.rstrip().endswith("?"):
+                q.question = q.question.rstrip().rstrip(".") + "?"
             if len(asked.setdefault(claim.id, [])) < 2:
                 asked[claim.id].append(VerificationQuestion(
                     claim_id=claim.id, question=q.question, method=q.method,
