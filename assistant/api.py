@@ -39,12 +39,19 @@ _CHUNK_TOKENS = {"embedded": 3000}
 _DEFAULT_CHUNK_TOKENS = 12000
 
 
+def _is_file(text: str) -> bool:
+    try:
+        return Path(text).is_file()
+    except OSError:  # a one-line article longer than a file name can be
+        return False
+
+
 def as_document(article: Article, **meta: Any) -> Document:
     """A Document from a Document, a path, or article text."""
     if isinstance(article, Document):
         return article
     if isinstance(article, Path) or (isinstance(article, str) and "\n" not in article
-                                     and len(article) < 4096 and Path(article).is_file()):
+                                     and len(article) < 4096 and _is_file(article)):
         return load_document(article, **meta)
     return document_from_text(str(article), **meta)
 

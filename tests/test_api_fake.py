@@ -131,3 +131,11 @@ def test_failed_stages_fall_back_to_the_article_and_say_so(doc) -> None:  # type
     check_grounded(doc, result)
     assert result.claims and all(c.text == doc.sentence(c.sentence_ids[0]).text for c in result.claims)
     assert result.questions and all(q.method == "on_record_confirmation" for q in result.questions)
+
+
+def test_one_line_article_text_is_not_taken_for_a_path() -> None:
+    from assistant.api import as_document
+
+    text = "The council approved the budget on Monday. " * 10
+    doc = as_document(text.strip())
+    assert len(doc.sentences) == 10
