@@ -24,6 +24,7 @@ from .grounding import (
     locate_quote,
     normalize,
     sentence_quote,
+    support,
     unsupported_terms,
 )
 from .pipeline import Step
@@ -35,7 +36,6 @@ from .schemas import (
     Document,
     FiveW,
     KeyPoint,
-    Provenance,
     QuestionDraft,
     QuestionsDraft,
     ReduceDraft,
@@ -156,8 +156,6 @@ _WHEN = re.compile(r"\d|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|mon
 def _w_ok(name: str, text: str, cited: Sequence[Sentence]) -> bool:
     """A 5W answer must be short and stated by its sentences: `when` names a time, `who`
     and `where` a name that occurs in the cited sentences."""
-    from .grounding import support
-
     source = " ".join(s.text for s in cited)
     if not cited or len(text.split()) > 10 or support(text, [source]) < 0.5:
         return False
@@ -211,8 +209,6 @@ def _summary_check(doc: Document, chunk: Sequence[Sentence], opts: Options,
 
 
 def _key_point(doc: Document, text: str, ids: Sequence[int]) -> KeyPoint:
-    from .grounding import support
-
     sids = [f"S{n}" for n in ids]
     quotes = [sentence_quote(doc, s) for s in sids]
     return KeyPoint(text=text, sentence_ids=sids, quotes=quotes,
@@ -339,8 +335,6 @@ def _merge_type(model_type: ClaimType, s: sig.SentenceSignals) -> ClaimType:
 
 def _claim_text(doc: Document, text: str, sentence: Sentence, extra: list[str],
                 threshold: float) -> str | None:
-    from .grounding import support
-
     limit = ClaimDraft.model_fields["claim"].metadata[0].max_length
     if len(text) >= limit - 5 or unsupported_terms(text, doc, extra):
         return None  # at the length cap the model was cut off mid-sentence
@@ -506,8 +500,3 @@ def questions_step(doc: Document, claims: list[Claim], opts: Options, count: Tok
                 mine.append(extra)
             out += mine[:3]
     return out
-
-
-def merge_provenance(target: Provenance, other: Provenance) -> None:
-    target.merge(other)
-    target.latency_s += other.latency_s
