@@ -57,11 +57,23 @@ def as_document(article: Article, **meta: Any) -> Document:
 
 
 class _Base:
+    """`backend` is a `Backend`, or a name for `get_backend` (None: the default), which
+    gets `model`, `base_url`, `api_key`, `timeout` (seconds per HTTP attempt; default
+    `$ASSISTANT_TIMEOUT` or 120) and `max_retries` (default `$ASSISTANT_MAX_RETRIES` or 3).
+    A bad timeout or retry count is a `UserError` here, before any article is read."""
+
     def __init__(self, backend: Backend | str | None = None, *, model: str | None = None,
                  base_url: str | None = None, api_key: str | None = None,
+                 timeout: float | None = None, max_retries: int | None = None,
                  options: analysis.Options | None = None, **option_overrides: Any) -> None:
-        self.backend = backend if backend is not None and not isinstance(backend, str) else \
-            get_backend(backend, model=model, base_url=base_url, api_key=api_key)
+        if backend is not None and not isinstance(backend, str):
+            if timeout is not None or max_retries is not None:
+                raise UserError("timeout= and max_retries= configure a backend by name; set "
+                                "them on the Backend object you pass instead")
+            self.backend = backend
+        else:
+            self.backend = get_backend(backend, model=model, base_url=base_url, api_key=api_key,
+                                       timeout=timeout, max_retries=max_retries)
         opts = options or analysis.Options(
             chunk_tokens=_CHUNK_TOKENS.get(self.backend.name, _DEFAULT_CHUNK_TOKENS))
         self.options = dataclasses.replace(opts, **option_overrides)
@@ -75,7 +87,7 @@ class _Base:
         if what == "summary":
             return analysis.summarize_step(doc, o, c, notes)
         if what == "claims":
-            return analysis.claims_step(doc, o, c, notes)
+            return analysis.claims_step(doc, o, c, notes, model=self.backend.model)
         return analysis.questions_step(doc, list(claims or []), o, c, notes)
 
     def _prov(self, doc: Document, notes: list[str]) -> Provenance:

@@ -10,10 +10,17 @@ An input's id is its name (file path under the directory, or the JSONL `id`) plu
 of its content, so an edited article counts as a new input.
 
 Every input ends as one `BatchRecord` in the results file: `ok` with the task's result,
-`error` with the reason, or `not_started` when a budget cap or an interrupt stopped the run
-first. Re-running with the same results file skips inputs already `ok` or `error`
-(`retry_errors=True` runs errors again), so a crashed or stopped run resumes where it
-stopped; a cache makes the calls of half-finished articles free the second time.
+`error` with the reason, or `not_started` when a budget cap, an unreachable endpoint or an
+interrupt stopped the run first. An error record says whether it is `retryable` (a
+transport or answer fault, see `assistant.errors.error_class`) or permanent (a bad input,
+a refused request, output that never validated). Re-running with the same results file
+skips inputs already `ok` or permanently `error` and runs the rest again
+(`retry_errors=True` runs permanent errors again too), so a crashed or stopped run resumes
+where it stopped; a cache makes the calls of half-finished articles free the second time.
+
+When the first articles of a run all fail because the endpoint cannot be reached or
+refuses the credentials (`BackendError.unreachable`), the run stops instead of failing
+every article the same way; those left are `not_started`.
 
 The backend stack, outermost first: a per-article meter (usage in each record), the
 response cache, a gate of `concurrency` requests in flight, the budget ledger, and the
@@ -42,7 +49,14 @@ from .api import AsyncAssistant
 from .backends.base import Backend, ChatRequest, ChatResponse
 from .budget import Budget, BudgetedBackend, Estimate, Ledger, PriceTable
 from .cache import CachingBackend, ResponseCache
-from .errors import AssistantError, BudgetExceededError, UserError
+from .errors import (
+    AssistantError,
+    BackendError,
+    BudgetExceededError,
+    OutputValidationError,
+    UserError,
+    error_class,
+)
 from .evidence import load_evidence
 from .schemas import Document, Provenance, Usage
 
@@ -53,12 +67,14 @@ __all__ = [
     "BatchRunner",
     "BatchSummary",
     "BriefItem",
+    "FileState",
     "RecordError",
     "Task",
     "TaskInput",
     "arun_batch",
     "estimate",
     "get_task",
+    "needs_run",
     "read_inputs",
     "read_results",
     "run_batch",
@@ -67,7 +83,10 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 Status = Literal["ok", "error", "not_started"]
+StopKind = Literal["budget", "unreachable", "interrupted"]
 FINISHED: frozenset[str] = frozenset({"ok", "error"})
+# Stop the run when this many articles in a row, from its start, found no endpoint.
+UNREACHABLE_STOP = 3
 
 # --------------------------------------------------------------------------- records
 
@@ -75,6 +94,10 @@ FINISHED: frozenset[str] = frozenset({"ok", "error"})
 class RecordError(BaseModel):
     type: str = Field(description="Exception class name (InputError, BackendError, ...).")
     message: str = Field(description="One readable line; never contains a key.")
+    kind: str = Field("permanent", description="transport, answer, validation or permanent "
+                                               "(see assistant.errors.error_class).")
+    retryable: bool = Field(False, description="A later run may well succeed: the next run "
+                                               "tries this input again.")
 
 
 class BatchRecord(BaseModel):
@@ -96,6 +119,30 @@ def read_results(path: str | Path) -> dict[str, BatchRecord]:
     return ResultsFile(path, BatchRecord).read()
 
 
+def needs_run(record: BatchRecord | None, *, retry_errors: bool = False) -> bool:
+    """Does an input with this latest record run again? Not when it is `ok`, nor when it
+    is a permanent error (unless `retry_errors`); retryable errors and `not_started` do."""
+    if record is None or record.status == "not_started":
+        return True
+    if record.status == "ok":
+        return False
+    return retry_errors or (record.error is not None and record.error.retryable)
+
+
+class FileState(BaseModel):
+    """What the results file holds for this run's inputs once the run is over."""
+
+    ok: int = Field(0, description="Inputs with a result.")
+    error: int = Field(0, description="Inputs whose latest record is an error.")
+    retryable: int = Field(0, description="Of those, errors the next run tries again.")
+    not_started: int = Field(0, description="Inputs with no result yet.")
+
+    def line(self) -> str:
+        retry = f" ({self.retryable} to retry on the next run)" if self.retryable else ""
+        return (f"{self.ok} ok, {self.error} error{retry}, "
+                f"{self.not_started} not started")
+
+
 class BatchSummary(BaseModel):
     output: str = Field(description="The results file.")
     task: str = Field(description="Task run.")
@@ -106,6 +153,9 @@ class BatchSummary(BaseModel):
     error: int = Field(0, description="Inputs finished with an error record in this run.")
     not_started: int = Field(0, description="Inputs left for a later run.")
     stopped: str | None = Field(None, description="Why the run stopped early, if it did.")
+    stop_kind: StopKind | None = Field(None, description="budget, unreachable or interrupted.")
+    in_file: FileState = Field(default_factory=FileState,
+                               description="The results file's state for these inputs at the end.")
     elapsed_s: float = Field(0.0, description="Wall time of the run.")
     usage: Usage = Field(default_factory=Usage, description="Model usage over this run's inputs.")
     spent_tokens: int | None = Field(None, description="Tokens charged to the budget ledger.")
@@ -126,7 +176,8 @@ class BatchSummary(BaseModel):
         stop = f"; stopped: {self.stopped}" if self.stopped else ""
         files = "".join(f", {f}" for f in self.files)
         return (f"batch {self.task}: {', '.join(parts)} in {self.elapsed_s:.1f}s; "
-                f"{self.usage.calls} model call(s){cached}{spend}{stop} -> {self.output}{files}")
+                f"{self.usage.calls} model call(s){cached}{spend}{stop} -> {self.output}{files}"
+                f" now holds {self.in_file.line()}")
 
 
 # --------------------------------------------------------------------------- backend layers
@@ -213,20 +264,43 @@ class BatchRunner:
         self.max_chars = max_chars
         self.evidence = list(evidence)
         self.stopped: str | None = None
+        self.stop_kind: StopKind | None = None
+        self._reached = False  # some answer came back: the endpoint works
+        self._unreachable = 0
+        self._planned = 0
+        self._why = ""
         self.counts = {"ok": 0, "error": 0, "not_started": 0}
         self.usage = Usage()
         self._stop = asyncio.Event()
         # Round-based backends (the Batch API) wait until every participant is parked.
         self._participant = participant
 
-    def stop(self, reason: str) -> None:
+    def stop(self, reason: str, kind: StopKind = "interrupted") -> None:
         """Start nothing new; articles in flight finish. Safe to call from a signal handler."""
         if self.stopped is None:
             self.stopped = reason
+            self.stop_kind = kind
         self._stop.set()
+
+    def _saw(self, exc: BaseException | None, planned: int) -> None:
+        """Stop when the run's first articles all found no endpoint (see module doc)."""
+        if self._reached:
+            return
+        if exc is None or isinstance(exc, OutputValidationError) or (
+                isinstance(exc, BackendError) and not exc.unreachable):
+            self._reached = True  # something answered
+            return
+        if not isinstance(exc, BackendError):
+            return  # e.g. a bad input: no request was made
+        self._unreachable += 1
+        self._why = str(exc)
+        if self._unreachable >= min(UNREACHABLE_STOP, planned):
+            self.stop(f"the first {self._unreachable} article(s) all failed: {exc}",
+                      "unreachable")
 
     async def run(self, inputs: Sequence[BatchInput]) -> None:
         queue = list(reversed(inputs))
+        self._planned = len(inputs)
 
         async def worker() -> None:
             while queue and not self._stop.is_set():
@@ -234,6 +308,9 @@ class BatchRunner:
                 await self._finish(await self._process(item))
 
         await asyncio.gather(*(worker() for _ in range(min(self.concurrency, len(inputs)))))
+        if self.stopped is None and self._unreachable and not self._reached:
+            # Fewer articles than the stop threshold, and every request among them failed.
+            self.stop(f"{self._unreachable} article(s) all failed: {self._why}", "unreachable")
         for item in reversed(queue):  # never started: say so, in input order
             await self._finish(self._record(item, "not_started", error=RecordError(
                 type="NotStarted", message=f"not started: {self.stopped or 'run stopped'}")))
@@ -266,13 +343,15 @@ class BatchRunner:
                 assistant = AsyncAssistant(meter, options=self.options)
                 result = await self.task.run(assistant, TaskInput(doc, item.name, evidence))
         except BudgetExceededError as exc:
-            self.stop(str(exc))
+            self.stop(str(exc), "budget")
             return self._record(item, "not_started", error=self._error(exc), provenance=prov())
         except AssistantError as exc:
+            self._saw(exc, self._planned)
             return self._record(item, "error", error=self._error(exc), provenance=prov())
         except Exception as exc:  # a bug must cost one article, not the batch
             log.debug("batch: %s failed unexpectedly", item.id, exc_info=True)
             return self._record(item, "error", error=self._error(exc), provenance=prov())
+        self._saw(None, self._planned)
         p = prov()
         if isinstance(own := getattr(result, "provenance", None), Provenance):
             p.prompts, p.attempts, p.chunks, p.notes = own.prompts, own.attempts, own.chunks, own.notes
@@ -290,7 +369,12 @@ class BatchRunner:
         message = " ".join((str(exc) or type(exc).__name__).split())
         for secret in self.secrets:
             message = message.replace(secret, "***")
-        return RecordError(type=type(exc).__name__, message=message)
+        kind = error_class(exc)
+        # No endpoint, or a refused key, says nothing about the article: once the endpoint
+        # or the key is fixed, the next run must try it again.
+        again = kind in ("transport", "answer") or (isinstance(exc, BackendError)
+                                                    and exc.unreachable)
+        return RecordError(type=type(exc).__name__, message=message, kind=kind, retryable=again)
 
     def _record(self, item: BatchInput, status: Status, *, result: dict[str, Any] | None = None,
                 error: RecordError | None = None,
@@ -351,8 +435,8 @@ async def arun_batch(source: str | Path, out: str | Path, *, backend: Backend,
     started = time.perf_counter()
     with results:
         done = results.open()
-        keep = FINISHED if not retry_errors else frozenset({"ok"})
-        pending = [i for i in unique.values() if (r := done.get(i.id)) is None or r.status not in keep]
+        pending = [i for i in unique.values()
+                   if needs_run(done.get(i.id), retry_errors=retry_errors)]
         summary = BatchSummary(output=str(out), task=task, inputs=len(inputs),
                                duplicates=duplicates, skipped=len(unique) - len(pending))
         if (budget is not None and not budget.unlimited) or on_estimate is not None:
@@ -399,12 +483,28 @@ async def arun_batch(source: str | Path, out: str | Path, *, backend: Backend,
     summary.ok, summary.error = runner.counts["ok"], runner.counts["error"]
     summary.not_started = runner.counts["not_started"]
     summary.stopped = runner.stopped
+    summary.stop_kind = runner.stop_kind
+    summary.in_file = _state(final, unique)
     summary.usage = runner.usage
     summary.elapsed_s = round(time.perf_counter() - started, 3)
     if ledger is not None:
         summary.spent_tokens = ledger.spent_tokens
         summary.spent_cost = ledger.spent_cost if ledger.price is not None else None
     return summary
+
+
+def _state(final: dict[str, BatchRecord], inputs: dict[str, BatchInput]) -> FileState:
+    state = FileState()
+    for key in inputs:
+        record = final.get(key)
+        if record is None or record.status == "not_started":
+            state.not_started += 1
+        elif record.status == "ok":
+            state.ok += 1
+        else:
+            state.error += 1
+            state.retryable += int(record.error is not None and record.error.retryable)
+    return state
 
 
 def run_batch(source: str | Path, out: str | Path, *, backend: Backend,

@@ -42,6 +42,11 @@ def _add_backend(p: argparse.ArgumentParser) -> None:
                    help="default: openai when OPENAI_API_KEY/OPENAI_BASE_URL is set, else embedded")
     g.add_argument("--model", help="model name (openai) or GGUF path (embedded)")
     g.add_argument("--base-url", help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1")
+    g.add_argument("--timeout", metavar="SECONDS",
+                   help="seconds per HTTP attempt (default $ASSISTANT_TIMEOUT or 120)")
+    g.add_argument("--max-retries", metavar="N",
+                   help="re-sends per call after a transport or answer fault, honouring "
+                        "Retry-After (default $ASSISTANT_MAX_RETRIES or 3)")
 
 
 def _add_article(p: argparse.ArgumentParser) -> None:
@@ -117,6 +122,7 @@ def _run(args: argparse.Namespace) -> int:
         print("assistant: warning: the article does not look like English; results may be poor",
               file=sys.stderr)
     assistant = Assistant(args.backend, model=args.model, base_url=args.base_url,
+                          timeout=args.timeout, max_retries=args.max_retries,
                           fallback=not args.strict)
     if sys.stderr.isatty():
         print(f"assistant: {args.command} of {len(doc.sentences)} sentences with "
@@ -140,6 +146,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING,
                         format="assistant: %(levelname)s %(name)s: %(message)s")
     try:
+        from .settings import resolve_args
+
+        resolve_args(args)  # every setting checked once, before anything is read or sent
         return _run(args)
     except KeyboardInterrupt:
         print("assistant: interrupted", file=sys.stderr)

@@ -19,9 +19,20 @@ def default_backend_name() -> str:
 
 
 def get_backend(name: str | None = None, *, model: str | None = None, base_url: str | None = None,
-                api_key: str | None = None, **kwargs: Any) -> Backend:
+                api_key: str | None = None, timeout: float | None = None,
+                max_retries: int | None = None, **kwargs: Any) -> Backend:
+    """The backend `name` (default: `default_backend_name()`).
+
+    `timeout` (seconds per attempt) and `max_retries` apply to the network backend; None
+    takes `$ASSISTANT_TIMEOUT` / `$ASSISTANT_MAX_RETRIES`, else the defaults. The embedded
+    model runs in-process and has neither.
+    """
     name = name or default_backend_name()
     if name == "openai":
+        if timeout is not None:
+            kwargs["timeout"] = timeout
+        if max_retries is not None:
+            kwargs["max_retries"] = max_retries
         try:
             from .openai_compat import OpenAIBackend
         except ImportError as exc:  # pragma: no cover - openai is a core dependency

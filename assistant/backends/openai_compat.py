@@ -1,7 +1,10 @@
 """The OpenAI-compatible chat backend: api.openai.com, vLLM, Ollama, LM Studio, llama.cpp server.
 
 The only module that imports `openai`; the registry imports it lazily. Transport retries are
-the SDK's own (`max_retries`, honouring Retry-After); nothing here retries again.
+the SDK's own (`max_retries`, honouring Retry-After); nothing here retries them again. A 200
+whose body is no usable completion (no choices, not JSON, not a completion) is an answer
+fault (`AnswerError`), which the SDK does not retry: it is re-sent here, up to `max_retries`
+times. The two sets of errors are disjoint, so no error is retried by two layers.
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ from urllib.parse import urlsplit
 import openai
 from openai.types.chat import ChatCompletion
 
-from ..errors import BackendError, UserError
+from ..errors import AnswerError, BackendError, UserError
+from ..settings import check_max_retries, check_timeout, env_max_retries, env_timeout
 from ..tokens import count_tokens
 from .base import ChatRequest, ChatResponse
 
@@ -36,6 +40,8 @@ OPENAI_URL = "https://api.openai.com/v1"
 DUMMY_KEY = "sk-no-key"
 _SHORT_BODY = 200
 _MAX_BODY = 4000
+# Waits before re-sending after an answer fault: short, the server did answer.
+_ANSWER_BACKOFF_S = (0.1, 0.3, 1.0, 2.0)
 
 # Keywords OpenAI's strict mode rejects ("'default' is not permitted", ...). Dropping them
 # only loosens the constraint sent to the model; callers still validate the output.
@@ -163,7 +169,9 @@ class OpenAIBackend:
     """A `Backend` over any OpenAI-compatible `/v1/chat/completions` endpoint.
 
     Arguments fall back to the environment: `ASSISTANT_MODEL` / `OPENAI_MODEL`,
-    `OPENAI_BASE_URL`, `OPENAI_API_KEY`, `ASSISTANT_STRUCTURED_MODE`. The key is kept
+    `OPENAI_BASE_URL`, `OPENAI_API_KEY`, `ASSISTANT_STRUCTURED_MODE`, `ASSISTANT_TIMEOUT`
+    (seconds per attempt, default 120) and `ASSISTANT_MAX_RETRIES` (default 3); a bad
+    timeout or retry count is a `UserError` here, before any request. The key is kept
     private: it is absent from `repr()`, error messages and error bodies.
 
     Clients are created on first use: one sync, one async. Close with `close()` / `with`,
@@ -177,7 +185,7 @@ class OpenAIBackend:
 
     def __init__(self, model: str | None = None, base_url: str | None = None,
                  api_key: str | None = None, *, structured_mode: str = "auto",
-                 timeout: float = 120.0, max_retries: int = 3) -> None:
+                 timeout: float | None = None, max_retries: int | None = None) -> None:
         model = model or os.environ.get("ASSISTANT_MODEL") or os.environ.get("OPENAI_MODEL")
         if not model:
             raise UserError("openai backend: no model given; pass model= or set ASSISTANT_MODEL")
@@ -192,8 +200,9 @@ class OpenAIBackend:
         if structured_mode == "auto":
             structured_mode = os.environ.get("ASSISTANT_STRUCTURED_MODE") or "auto"
         self.structured_mode = resolve_structured_mode(structured_mode, self.base_url)
-        self.timeout = timeout
-        self.max_retries = max_retries
+        self.timeout: float = check_timeout(timeout) if timeout is not None else env_timeout()
+        self.max_retries: int = check_max_retries(max_retries) if max_retries is not None \
+            else env_max_retries()
         self._lock = threading.Lock()
         self._client: openai.OpenAI | None = None
         self._aclient: openai.AsyncOpenAI | None = None
@@ -215,29 +224,55 @@ class OpenAIBackend:
     # -- Backend protocol -----------------------------------------------------------------
     def complete(self, request: ChatRequest) -> ChatResponse:
         params = self._params(request)
-        start = time.perf_counter()
-        error: BackendError | None = None
-        try:
-            completion = self._sync_client().chat.completions.create(**params)
-        except (openai.OpenAIError, json.JSONDecodeError) as exc:
-            error = self._error(exc)
-        if error is not None:
-            # Raised outside the except block so no __context__ keeps the SDK's exception,
-            # whose text may quote the key; ours is scrubbed.
-            raise error
-        return self._response(completion, time.perf_counter() - start)
+        for attempt in range(self.max_retries + 1):
+            start = time.perf_counter()
+            outcome: ChatResponse | BackendError
+            try:
+                completion = self._sync_client().chat.completions.create(**params)
+            except (openai.OpenAIError, json.JSONDecodeError) as exc:
+                outcome = self._error(exc)
+            else:
+                outcome = self._outcome(completion, start)
+            if isinstance(outcome, ChatResponse):
+                return outcome
+            if not self._resend(outcome, attempt):
+                # Raised outside the except block so no __context__ keeps the SDK's
+                # exception, whose text may quote the key; ours is scrubbed.
+                raise outcome
+            time.sleep(_answer_backoff(attempt))
+        raise AssertionError("unreachable")  # pragma: no cover
 
     async def acomplete(self, request: ChatRequest) -> ChatResponse:
         params = self._params(request)
-        start = time.perf_counter()
-        error: BackendError | None = None
+        for attempt in range(self.max_retries + 1):
+            start = time.perf_counter()
+            outcome: ChatResponse | BackendError
+            try:
+                completion = await self._async_client().chat.completions.create(**params)
+            except (openai.OpenAIError, json.JSONDecodeError) as exc:
+                outcome = self._error(exc)
+            else:
+                outcome = self._outcome(completion, start)
+            if isinstance(outcome, ChatResponse):
+                return outcome
+            if not self._resend(outcome, attempt):
+                raise outcome
+            await asyncio.sleep(_answer_backoff(attempt))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _outcome(self, completion: Any, start: float) -> ChatResponse | BackendError:
         try:
-            completion = await self._async_client().chat.completions.create(**params)
-        except (openai.OpenAIError, json.JSONDecodeError) as exc:
-            error = self._error(exc)
-        if error is not None:
-            raise error
-        return self._response(completion, time.perf_counter() - start)
+            return self._response(completion, time.perf_counter() - start)
+        except BackendError as exc:
+            return exc
+
+    def _resend(self, error: BackendError, attempt: int) -> bool:
+        """Send again after an answer fault; transport faults were the SDK's to retry."""
+        if error.fault != "answer" or attempt >= self.max_retries:
+            return False
+        log.info("openai backend: %s; sending again (%d of %d)", error, attempt + 1,
+                 self.max_retries)
+        return True
 
     def count_tokens(self, text: str) -> int:
         return count_tokens(text, self.model).tokens
@@ -343,12 +378,12 @@ class OpenAIBackend:
 
     def _response(self, completion: Any, latency_s: float) -> ChatResponse:
         if not isinstance(completion, ChatCompletion):
-            raise BackendError(f"openai backend: {self._url} answered with something other "
-                               f"than a chat completion: {self._short(repr(completion))}")
+            raise AnswerError(f"openai backend: {self._url} answered with something other "
+                              f"than a chat completion: {self._short(repr(completion))}")
         choices = getattr(completion, "choices", None) or []
         if not choices:
-            raise BackendError(f"openai backend: {self._url} returned no choices",
-                               body=self._scrub(completion.model_dump_json())[:_MAX_BODY])
+            raise AnswerError(f"openai backend: {self._url} returned no choices",
+                              body=self._scrub(completion.model_dump_json())[:_MAX_BODY])
         choice = choices[0]
         message = getattr(choice, "message", None)
         usage = getattr(completion, "usage", None)
@@ -373,13 +408,14 @@ class OpenAIBackend:
                                 status_code=exc.status_code, body=body[:_MAX_BODY])
         if isinstance(exc, openai.APITimeoutError):
             return BackendError(f"openai backend: request to {url} timed out{after} "
-                                f"(timeout {self.timeout:g}s per attempt)")
+                                f"(timeout {self.timeout:g}s per attempt)", fault="transport")
         if isinstance(exc, openai.APIConnectionError):
             cause = self._short(str(exc.__cause__ or exc.message or type(exc).__name__))
-            return BackendError(f"openai backend: cannot reach {url}{after}: {cause}")
+            return BackendError(f"openai backend: cannot reach {url}{after}: {cause}",
+                                fault="transport")
         if isinstance(exc, json.JSONDecodeError | openai.APIResponseValidationError):
-            return BackendError(f"openai backend: invalid response from {url}: "
-                                f"{self._short(str(exc))}")
+            return AnswerError(f"openai backend: invalid response from {url}: "
+                               f"{self._short(str(exc))}")
         return BackendError(f"openai backend: request to {url} failed: "
                             f"{self._short(str(exc) or type(exc).__name__)}")
 
@@ -396,6 +432,10 @@ def _running_loop() -> asyncio.AbstractEventLoop | None:
         return asyncio.get_running_loop()
     except RuntimeError:
         return None
+
+
+def _answer_backoff(attempt: int) -> float:
+    return _ANSWER_BACKOFF_S[min(attempt, len(_ANSWER_BACKOFF_S) - 1)]
 
 
 def _retries_taken(exc: Exception) -> int:

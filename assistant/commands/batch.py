@@ -7,9 +7,12 @@
     assistant cache prune --older-than 30d --max-size 500MB
     assistant cache info
 
-Re-running the same command resumes: inputs already in the results file are skipped.
-Exit codes: 0 every input ok · 1 some inputs ended as error records · 4 a budget cap left
-inputs not started · 130 interrupted (Ctrl-C twice; once finishes the articles in flight).
+Re-running the same command resumes: inputs already ok (or failed for good) in the results
+file are skipped; errors from transport or answer faults run again.
+Exit codes: 0 every input ok · 1 some inputs ended as error records · 2 usage (also an
+unreadable input folder or file, or a results file another run holds) · 4 the run stopped
+early on a backend problem: a budget cap, or an endpoint that is unreachable or refuses
+the key · 130 interrupted (Ctrl-C twice; once finishes the articles in flight).
 """
 
 from __future__ import annotations
@@ -41,11 +44,11 @@ def register(subparsers: Any) -> None:
     p.add_argument("--evidence", nargs="+", default=[], metavar="PATH",
                    help="evidence files or folders for check and brief (a JSONL line's own "
                         "'evidence' list wins)")
-    p.add_argument("--concurrency", type=_positive_int,
-                   default=_env_int("ASSISTANT_CONCURRENCY", 8),
+    p.add_argument("--concurrency", metavar="N",
                    help="articles and requests in flight (default $ASSISTANT_CONCURRENCY or 8)")
     p.add_argument("--retry-errors", action="store_true",
-                   help="run inputs whose earlier record is an error again")
+                   help="also run inputs whose earlier record is a permanent error (errors "
+                        "from transport or answer faults always run again)")
     p.add_argument("--max-chars", type=int, default=300_000, help="refuse longer articles")
     p.add_argument("--no-progress", action="store_true", help="no progress line on stderr")
 
@@ -55,10 +58,11 @@ def register(subparsers: Any) -> None:
                         "is set, else embedded")
     g.add_argument("--model", help="model name (openai) or GGUF path (embedded)")
     g.add_argument("--base-url", help="OpenAI-compatible endpoint (default $ASSISTANT_BASE_URL)")
-    g.add_argument("--timeout", type=float, default=_env_float("ASSISTANT_TIMEOUT", 120.0),
+    g.add_argument("--timeout", metavar="SECONDS",
                    help="seconds per HTTP attempt (default $ASSISTANT_TIMEOUT or 120)")
-    g.add_argument("--max-retries", type=int, default=_env_int("ASSISTANT_MAX_RETRIES", 3),
-                   help="transport retries per call, honouring Retry-After (default 3)")
+    g.add_argument("--max-retries", metavar="N",
+                   help="re-sends per call after a transport or answer fault, honouring "
+                        "Retry-After (default $ASSISTANT_MAX_RETRIES or 3)")
     g.add_argument("--structured-mode", choices=_MODES,
                    help="how the output schema is sent (default $ASSISTANT_STRUCTURED_MODE "
                         "or auto)")
@@ -105,20 +109,6 @@ def _positive_int(value: str) -> int:
     if number < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1: {value!r}")
     return number
-
-
-def _env_int(name: str, default: int) -> int:
-    try:
-        return int(os.environ.get(name) or default)
-    except ValueError:
-        return default
-
-
-def _env_float(name: str, default: float) -> float:
-    try:
-        return float(os.environ.get(name) or default)
-    except ValueError:
-        return default
 
 
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
@@ -185,21 +175,20 @@ def batch_command(args: argparse.Namespace) -> int:
         if cache is not None:
             cache.close()
     print(f"assistant: {summary.line()}", file=sys.stderr)
-    if summary.stopped and summary.stopped.startswith("interrupted"):
+    if summary.stop_kind == "interrupted":
         return EXIT_INTERRUPTED
-    if summary.not_started:
+    if summary.stop_kind is not None or summary.not_started:
         return EXIT_STOPPED
     return EXIT_SOME_ERRORS if summary.error else EXIT_OK
 
 
 def _estimate_only(args: argparse.Namespace, backend: Any, prices: Any, discount: float) -> int:
-    from ..batch import BatchRecord, estimate, read_inputs, read_results
+    from ..batch import estimate, needs_run, read_inputs, read_results
 
     inputs = read_inputs(args.input)
     done = read_results(args.out) if args.out.exists() else {}
-    keep = {"ok"} if args.retry_errors else {"ok", "error"}
     pending = [i for i in {i.id: i for i in inputs}.values()
-               if not isinstance(r := done.get(i.id), BatchRecord) or r.status not in keep]
+               if needs_run(done.get(i.id), retry_errors=args.retry_errors)]
     found = estimate(pending, backend, task=args.task, prices=prices, discount=discount,
                      max_chars=args.max_chars)
     if found is None:

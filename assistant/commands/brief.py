@@ -51,7 +51,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"assistant: warning: {d.source or d.title} does not look like English; "
                   "results may be poor", file=sys.stderr)
     display = Progress(sys.stderr, live=sys.stderr.isatty(), enabled=not args.quiet)
-    backend = get_backend(args.backend, model=args.model, base_url=args.base_url)
+    backend = get_backend(args.backend, model=args.model, base_url=args.base_url,
+                          timeout=args.timeout, max_retries=args.max_retries)
     assistant = Assistant(_Watched(backend, display))
     display.start(f"{assistant.backend.name} ({assistant.backend.model})")
     try:

@@ -80,7 +80,8 @@ def _read_summary(source: str) -> str:
 def _assistant(args: argparse.Namespace) -> Any:
     from ..api import Assistant
 
-    return Assistant(args.backend, model=args.model, base_url=args.base_url)
+    return Assistant(args.backend, model=args.model, base_url=args.base_url,
+                     timeout=args.timeout, max_retries=args.max_retries)
 
 
 def run_check_summary(args: argparse.Namespace) -> int:
