@@ -37,7 +37,7 @@ from pydantic import BaseModel, ValidationError
 
 from .backends.base import ChatRequest, ChatResponse
 from .backends.openai_compat import OpenAIBackend
-from .errors import BackendError, UserError
+from .errors import AnswerError, BackendError, UserError
 
 __all__ = ["BatchApiBackend"]
 
@@ -47,7 +47,6 @@ ENDPOINT: Final = "/v1/chat/completions"
 MAX_REQUESTS_PER_JOB = 50_000  # the Batch API's limit per input file
 _DONE = frozenset({"completed", "failed", "expired", "cancelled"})
 # Line statuses worth sending again in the next round (the SDK's retry rule, per line).
-_RETRY_STATUS = frozenset({408, 409, 429}) | frozenset(range(500, 600))
 _participant: contextvars.ContextVar[int | None] = contextvars.ContextVar(
     "batch_api_participant", default=None)
 
@@ -260,7 +259,7 @@ class BatchApiBackend:
         for key, parked in batch.items():
             answer = answers.get(key) or BackendError(
                 problem or f"batch api: job {job.id} returned no answer for this request")
-            if (isinstance(answer, BackendError) and answer.status_code in _RETRY_STATUS
+            if (isinstance(answer, BackendError) and answer.retryable
                     and parked.retries < self.line_retries):
                 # A transient failure of one line: it goes out again with the next round
                 # (the Batch API does not retry lines, so this is their only retry layer).
@@ -340,9 +339,9 @@ class BatchApiBackend:
         try:
             completion = _Completion.model_validate(response.body)
         except ValidationError:
-            return BackendError(f"batch api: job {job_id}: an answer is not a chat completion")
+            return AnswerError(f"batch api: job {job_id}: an answer is not a chat completion")
         if not completion.choices:
-            return BackendError(f"batch api: job {job_id}: an answer has no choices")
+            return AnswerError(f"batch api: job {job_id}: an answer has no choices")
         choice = completion.choices[0]
         usage = completion.usage or _Usage()
         return ChatResponse(text=(choice.message.content if choice.message else None) or "",
