@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from . import calibration
 from . import signals as sig
 from .dates import resolve_relative_dates
 from .errors import OutputValidationError, ValidationIssue
@@ -63,6 +64,8 @@ class Options:
     # sentences (noted in provenance) instead of failing the whole analysis.
     fallback: bool = True
     prompts_dir: Path | None = None
+    # Calibration profiles are looked up here first (see assistant.calibration).
+    profiles_dir: Path | None = None
 
 
 TokenCounter = Callable[[str], int]
@@ -343,9 +346,24 @@ def _claim_text(doc: Document, text: str, sentence: Sentence, extra: list[str],
     return text if support(text, [sentence.text, *extra]) >= threshold else None
 
 
+def _calibrated_reason(transparent: str, cal: calibration.CalibratedScore) -> str:
+    moved = ", ".join(f"{e.feature} {e.log_odds:+.2f}" for e in cal.effects[:4])
+    default = "; default profile" if cal.default_used else ""
+    return (f"calibrated {cal.probability:.2f} (check-worthy from {cal.threshold:.2f}{default}): "
+            f"{moved or 'average sentence'}; transparent: {transparent}")
+
+
 def claims_step(doc: Document, opts: Options, count: TokenCounter,
-                notes: list[str]) -> Step[list[Claim]]:
+                notes: list[str], model: str | None = None) -> Step[list[Claim]]:
+    """Claims on the sentences the transparent score ranks highest.
+
+    The candidates and the check-worthiness cut (`min_check_worthiness`) still come from
+    the transparent score and the model's vote: they decide what the prompts contain. The
+    reported `check_worthiness` is the calibrated probability for `model` (profile
+    lookup in `assistant.calibration`), when a profile applies.
+    """
     signals = sig.analyze_sentences(doc)
+    calibrated = calibration.checkworthiness_scores(doc, signals, model=model, directory=opts.profiles_dir)
     by_id = {s.sentence_id: s for s in signals}
     candidates = sig.rank_claim_candidates(signals, k=opts.max_claims)
     if not candidates:
@@ -394,14 +412,17 @@ def claims_step(doc: Document, opts: Options, count: TokenCounter,
         worth = round(0.75 * cand.checkworthiness + 0.25 * llm_vote, 2) if draft else cand.checkworthiness
         if worth < opts.min_check_worthiness:
             continue
+        reason = cand.checkworthiness_reason
+        if cal := calibrated.get(sentence.id):
+            worth, reason = cal.probability, _calibrated_reason(reason, cal)
         quote = sentence_quote(doc, sentence.id)
         if draft and draft.quote and (q := locate_quote(doc, draft.quote, [sentence.id])):
             quote = q
         claims.append(Claim(
             id=f"C{len(claims) + 1}", text=text,
             type=_merge_type(draft.type, by_id[sentence.id]) if draft else cand.claim_type,
-            attribution=attribution, check_worthiness=worth,
-            check_worthiness_reason=cand.checkworthiness_reason
+            attribution=attribution, check_worthiness=worth, check_worthiness_calibrated=cal,
+            check_worthiness_reason=reason
             + ("" if draft is None else f"; model: {'check-worthy' if draft.checkworthy else 'not check-worthy'}"),
             sentence_ids=[sentence.id], quote=quote, quotes=[sentence_quote(doc, sentence.id)],
             dates=dates, as_of=doc.published.isoformat() if doc.published else None))

@@ -169,6 +169,23 @@ class DateResolution(BaseModel):
     end: int = Field(description="Offset one past the expression.")
 
 
+class FeatureEffect(BaseModel):
+    feature: str = Field(description="Feature name (see the profile's weights).")
+    value: float = Field(description="The feature's value for this item.")
+    log_odds: float = Field(description="Log-odds it adds against the training average (negative lowers).")
+
+
+class CalibratedScore(BaseModel):
+    """A probability from a calibration profile, its decision and what moved it."""
+
+    probability: float = Field(ge=0, le=1, description="Probability under equal class priors.")
+    decision: bool = Field(description="probability >= threshold.")
+    threshold: float = Field(description="The profile's threshold (chosen for balanced accuracy).")
+    profile: str = Field(description="task/model/extractor of the profile used.")
+    default_used: bool = Field(description="No profile matched the model; the documented default was used.")
+    effects: list[FeatureEffect] = Field(default_factory=list, description="Largest effects first.")
+
+
 class Claim(BaseModel):
     id: str = Field(description="Claim id, C1..Cn.")
     text: str = Field(description="Atomic, self-contained statement of the claim.")
@@ -176,6 +193,8 @@ class Claim(BaseModel):
     attribution: Attribution = Field(default_factory=Attribution, description="Who says it and how.")
     check_worthiness: float = Field(ge=0, le=1, description="0 = not worth checking, 1 = must check.")
     check_worthiness_reason: str = Field(description="One line on why.")
+    check_worthiness_calibrated: CalibratedScore | None = Field(
+        None, description="The calibrated score behind check_worthiness, when a profile applied.")
     sentence_ids: list[str] = Field(description="Sentences the claim is taken from.")
     quote: Quote = Field(description="Exact source words (first cited sentence), offsets by code.")
     quotes: list[Quote] = Field(default_factory=list, description="All cited sentences' exact text.")

@@ -15,10 +15,10 @@ from pydantic import BaseModel, Field, JsonValue
 from assistant.errors import UserError
 from assistant.schemas import Analysis, PromptRef
 
-from .bootstrap import LEVEL, RESAMPLES, balanced_accuracy, bootstrap_ci, mean
+from .bootstrap import LEVEL, RESAMPLES, average_precision, balanced_accuracy, bootstrap_ci, mean
 from .suites import Gold
 
-Statistic = Literal["mean", "balanced_accuracy"]
+Statistic = Literal["mean", "balanced_accuracy", "average_precision"]
 Unit = Literal["rate", "score", "count", "tokens", "seconds"]
 RESULTS_VERSION = 1
 
@@ -51,6 +51,9 @@ def statistic_of(kind: Statistic, scores: Sequence[ItemScore]) -> float | None:
     if kind == "balanced_accuracy":  # no prediction (abstained, failed) counts as wrong
         return balanced_accuracy([(s.label, s.prediction if s.prediction is not None else 1 - s.label)
                                   for s in scores if s.label is not None])
+    if kind == "average_precision":  # value is the item's score, ranked against its label
+        return average_precision([(s.label, s.value) for s in scores
+                                  if s.label is not None and s.value is not None])
     return mean([s.value for s in scores if s.value is not None])
 
 

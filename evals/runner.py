@@ -34,7 +34,7 @@ from .bootstrap import RESAMPLES
 from .cassette import CassetteBackend, CassetteMiss, Miss
 from .meter import Meter
 from .results import Exchanges, ItemRecord, RunProvenance, RunResult, unavailable
-from .suites import ArticleItem, PairItem, Suite
+from .suites import ArticleItem, PairItem, SentenceItem, Suite
 
 Progress = Callable[[int, int, ItemRecord], None]
 REPO = Path(__file__).resolve().parent.parent
@@ -163,6 +163,15 @@ def run_suite(suite: Suite, backend: Backend, *, options: Options | None = None,
         result.note = missing
         result.metrics = [unavailable("balanced_accuracy", "checker balanced accuracy against "
                                       "human labels", missing, statistic="balanced_accuracy")]
+        return result
+
+    if suite.task == "checkworthiness":  # features and calibration only: no model call
+        from .checkworthiness import checkworthiness_metrics
+
+        result.metrics, result.items = checkworthiness_metrics(
+            [i for i in suite.items if isinstance(i, SentenceItem)], resamples=resamples, seed=seed,
+            model=backend.model)
+        prov.duration_s = round(time.perf_counter() - started, 3)
         return result
 
     misses: list[Miss] = []

@@ -17,7 +17,9 @@ speaker accuracy   over matched pairs whose gold claim has a speaker: the predic
                    equals it after normalising case and punctuation, or one contains the
                    other as whole words, or the surnames (last words) agree.
 check-worthiness   over gold claims: gold positive = check_worthy; predicted positive = some
-                   extracted claim overlapping its sentences has check_worthiness >= 0.5.
+                   extracted claim overlapping its sentences is check-worthy: the calibrated
+                   decision (probability >= the profile's threshold) when the claim has
+                   one, else check_worthiness >= 0.5.
 dates              a predicted resolution matches a gold date when it is in the same sentence
                    and the spans overlap (the gold expression may be longer, "Wednesday
                    evening" vs "Wednesday"); correct when the values are equal or one is an
@@ -28,7 +30,7 @@ questions          targets its claim: shares >= 2 content terms with the claim t
                    article", "this claim", "the report" and the like; method given: a method
                    other than "other" and someone who could answer.
 traps              misattribution: an extracted claim on the sentence has the gold speaker;
-                   opinion: no claim on it with check_worthiness >= 0.5; boilerplate: no claim
+                   opinion: no check-worthy claim on it (as above); boilerplate: no claim
                    or key point cites it. Traps whose sentence has no claim (misattribution)
                    are not applicable; self-contradiction is not scored.
 ROUGE-L            rouge-score's F-measure with Porter stemming, max over the references.
@@ -258,12 +260,17 @@ class Binary:
         return 2 * self.tp / denominator if denominator else None
 
 
+def is_check_worthy(claim: Claim, threshold: float = CHECK_WORTHY) -> bool:
+    cal = claim.check_worthiness_calibrated
+    return cal.decision if cal is not None else claim.check_worthiness >= threshold
+
+
 def check_worthiness(predicted: Sequence[Claim], gold: Sequence[GoldClaim],
                      threshold: float = CHECK_WORTHY) -> Binary:
     b = Binary()
     for g in gold:
         ids = set(g.sentence_ids)
-        pred = any(c.check_worthiness >= threshold and ids & set(c.sentence_ids) for c in predicted)
+        pred = any(is_check_worthy(c, threshold) and ids & set(c.sentence_ids) for c in predicted)
         if g.check_worthy:
             b.tp += pred
             b.fn += not pred
@@ -355,7 +362,7 @@ def trap_outcome(trap: Trap, analysis: Analysis, gold: Sequence[GoldClaim]) -> b
             return None
         return all(speaker_matches(c.attribution.speaker, speakers[0]) for c in on)
     if trap.kind == "opinion":
-        return not any(c.check_worthiness >= CHECK_WORTHY for c in on)
+        return not any(is_check_worthy(c) for c in on)
     if trap.kind == "boilerplate":
         cited = {x for kp in analysis.summary.key_points for x in kp.sentence_ids}
         return not on and not (ids & cited)
@@ -549,7 +556,8 @@ def fixture_metrics(runs: Sequence[ArticleRun], *, resamples: int, seed: int) ->
     b.add("claim_recall", "gold claims matched by an extracted claim", rec)
     b.add("claim_f1", "F1 of claim matching per article", f1)
     b.add("speaker_accuracy", "matched claims with a gold speaker whose speaker agrees", spk)
-    b.add("check_worthiness_f1", "F1 of check-worthy (>= 0.5) over gold claims", cw)
+    b.add("check_worthiness_f1", "F1 of check-worthy claims (calibrated decision, else >= 0.5) "
+                                 "over gold claims", cw)
     b.add("date_accuracy", "gold dates in claimed sentences resolved correctly", dates)
     b.add("vq_targets_claim", "questions sharing content terms with their claim", vq["targets"])
     b.add("vq_self_contained", "questions answerable without the article", vq["self"])

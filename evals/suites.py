@@ -5,6 +5,8 @@
     wikinews   ../shared/data/wikinews/articles.jsonl: articles with human summaries
     summedits  ../shared/data/dev/summedits_news.jsonl: summaries labelled consistent or not
     fever      ../shared/data/dev/fever_symmetric_dev.jsonl: claim + evidence, SUPPORTS/REFUTES
+    clef       ../shared/data/dev/clef2019_checkworthiness_train.jsonl: debate sentences,
+               check-worthy or not (no model: calibrated features, grouped by debate)
 
 External data is read in place, never copied into the repo. When it is absent (a user's
 clone has no `../shared`), `load_suite` raises `SuiteUnavailable`, whose message says
@@ -35,7 +37,7 @@ ROOT = Path(__file__).resolve().parent
 FIXTURES_DIR = ROOT / "fixtures" / "articles"
 SEED_GOLD = ROOT / "gold" / "seed.toml"
 
-Task = Literal["analyze", "check_summary", "fact_check"]
+Task = Literal["analyze", "check_summary", "fact_check", "checkworthiness"]
 
 
 class SuiteUnavailable(UserError):
@@ -130,7 +132,17 @@ class PairItem(BaseModel):
     group: str | None = Field(None, description="Items sharing a premise (bootstrap unit).")
 
 
-Item = ArticleItem | PairItem
+class SentenceItem(BaseModel):
+    """One sentence of a transcript or article, labelled check-worthy (1) or not (0)."""
+
+    model_config = ConfigDict(frozen=True)
+    id: str = Field(description="Stable item id (group:line).")
+    text: str = Field(description="The sentence.")
+    label: int = Field(description="1 = fact-checkers checked it.")
+    group: str = Field(description="Debate or article (cross-validation and bootstrap unit).")
+
+
+Item = ArticleItem | PairItem | SentenceItem
 
 
 class Suite(BaseModel):
@@ -233,9 +245,18 @@ def _fever() -> Suite:
                  description="FEVER-Symmetric dev: does the evidence support or refute the claim?")
 
 
+def _clef() -> Suite:
+    path = _need("clef", data_dir() / "dev" / "clef2019_checkworthiness_train.jsonl")
+    items: list[Item] = [SentenceItem(id=f"{r['debate']}:{r['line']}", text=str(r["text"]),
+                                      label=int(r["label"]), group=str(r["debate"]))  # type: ignore[call-overload]
+                         for r in _jsonl(path)]
+    return Suite(name="clef", task="checkworthiness", source=str(path), items=items,
+                 description="CLEF-2019 check-worthiness: debate sentences checked by fact-checkers or not")
+
+
 LOADERS: dict[str, Callable[[], Suite]] = {
     "fixtures": _fixtures, "seed": _seed, "wikinews": _wikinews,
-    "summedits": _summedits, "fever": _fever,
+    "summedits": _summedits, "fever": _fever, "clef": _clef,
 }
 SUITES = tuple(LOADERS)
 

@@ -28,7 +28,7 @@ def register(subparsers: Any) -> None:
     sub = p.add_subparsers(dest="eval_command", required=True, parser_class=type(p))
 
     r = sub.add_parser("run", help="run a suite and write results.json, report.html")
-    r.add_argument("--suite", required=True, help="fixtures, seed, wikinews, summedits or fever")
+    r.add_argument("--suite", required=True, help="fixtures, seed, wikinews, summedits, fever or clef")
     g = r.add_argument_group("model")
     g.add_argument("--backend", choices=["openai", "embedded"],
                    help="default: the cassette's backend with --replay, else as for analyze")
@@ -112,7 +112,12 @@ def run_command(args: argparse.Namespace) -> int:
         return EXIT_OK
     cassette_path = args.cassette or default_path(args.suite)
     backend: Any
-    if args.mode == "replay":
+    if suite.task == "checkworthiness":  # no model: the shipped profile's model is the key
+        from assistant.backends import FakeBackend
+        from assistant.calibration import DEFAULT_MODEL
+
+        backend = FakeBackend(model=args.model or DEFAULT_MODEL)
+    elif args.mode == "replay":
         backend = CassetteBackend(None, cassette_path, "replay", suite=suite.name)
         if args.backend and args.backend != backend.name:
             raise UserError(f"{cassette_path} was recorded with backend {backend.name!r}, not "
