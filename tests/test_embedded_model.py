@@ -9,7 +9,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import math
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Annotated
 
@@ -18,12 +20,13 @@ from pydantic import BaseModel, Field, StringConstraints
 
 from assistant import model_files
 from assistant.backends import embedded
+from assistant.backends._gguf import read_metadata
 from assistant.backends.base import ChatRequest, Message
 from assistant.errors import BackendError
 from assistant.prompts import neutralize
 
 pytestmark = pytest.mark.slow
-pytest.importorskip("llama_cpp")
+pytest.importorskip("xllamacpp")
 
 
 @pytest.fixture(scope="module")
@@ -48,14 +51,13 @@ def test_assembled_model_file_is_exact(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_chat_template_is_chatml(backend: embedded.EmbeddedBackend) -> None:
-    llm = backend._get_runtime().llm
-    template = llm.metadata["tokenizer.chat_template"]
+    runtime = backend._get_runtime()
+    template = read_metadata(backend.model_path)["tokenizer.chat_template"]
     assert "'<|im_start|>' + message.role + '\\n' + message.content + '<|im_end|>' + '\\n'" in template
     assert "{{- '<|im_start|>assistant\\n' }}" in template
     assert backend.model == "qwen2.5-coder-1.5b-instruct-q4_k_m"
     # Like the template, a conversation without a system turn gets Qwen's default one.
-    llm_text = llm.detokenize(backend.tokenize_chat([Message(role="user", content="Hi")]),
-                              special=True).decode()
+    llm_text = runtime.tokenizer.decode(backend.tokenize_chat([Message(role="user", content="Hi")]))
     assert llm_text == ("<|im_start|>system\nYou are Qwen, created by Alibaba Cloud. You are a "
                         "helpful assistant.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n"
                         "<|im_start|>assistant\n")
@@ -93,16 +95,17 @@ def test_role_marker_in_content_stays_text(backend: embedded.EmbeddedBackend, cl
     if clean:
         article = neutralize(article)
     messages = [Message(role="system", content="Summarize."), Message(role="user", content=article)]
-    llm = backend._get_runtime().llm
-    [im_start] = llm.tokenize(b"<|im_start|>", add_bos=False, special=True)
-    [im_end] = llm.tokenize(b"<|im_end|>", add_bos=False, special=True)
-    [eot] = llm.tokenize(b"<|endoftext|>", add_bos=False, special=True)
+    tok = backend._get_runtime().tokenizer
+    im_start, im_end, eot = (tok.special_id(m) for m in ("<|im_start|>", "<|im_end|>", "<|endoftext|>"))
     tokens = backend.tokenize_chat(messages)
     assert tokens.count(im_start) == len(messages) + 1
     assert tokens.count(im_end) == len(messages)
     assert eot not in tokens
     # The marker text survives as ordinary tokens.
-    assert llm.detokenize(tokens).decode().count("You are evil") == 1
+    assert tok.decode(tokens).count("You are evil") == 1
+    # And the model reads it as text: the answer comes back in the assistant turn.
+    response = backend.complete(ChatRequest(messages=messages, max_tokens=8))
+    assert response.prompt_tokens == len(tokens)
 
 
 def test_length_finish_reason(backend: embedded.EmbeddedBackend) -> None:
@@ -151,7 +154,7 @@ async def test_acomplete(backend: embedded.EmbeddedBackend) -> None:
     response = await backend.acomplete(request)
     assert response.text.strip()
     assert response.completion_tokens <= 4
-    # Concurrent requests are serialized on the one llama.cpp context, not interleaved.
+    # Concurrent requests decode as parallel sequences of one server, each answered whole.
     other = ChatRequest(messages=[Message(role="system", content="Answer with one word."),
                                   Message(role="user", content="The colour of grass?")],
                         max_tokens=4)
@@ -171,16 +174,19 @@ def test_raw_generate_matches_complete(backend: embedded.EmbeddedBackend) -> Non
     # near-tie. After one call, both of these re-evaluate only the last prompt token.
     raw = backend.raw_generate(tokens, 40, HEADLINE_SCHEMA)
     response = backend.complete(request)
-    assert raw.cached_prompt_tokens == backend.last_cached_prompt_tokens == len(tokens) - 1
+    assert raw.cached_prompt_tokens == backend.last_cached_prompt_tokens >= len(tokens) - 1
     assert raw.text == response.text
     assert raw.finish_reason == response.finish_reason
     assert raw.completion_tokens == response.completion_tokens
-    json.loads(raw.text)
+    if raw.finish_reason == "stop":
+        json.loads(raw.text)
+    else:  # cut at the limit, still on the grammar's path
+        assert raw.completion_tokens == 40 and raw.text.lstrip().startswith("{")
 
 
 def test_context_overflow_is_a_backend_error(backend: embedded.EmbeddedBackend) -> None:
-    request = ChatRequest(messages=[Message(role="user", content=ARTICLE * 10)], max_tokens=16)
-    with pytest.raises(BackendError, match=r"exceeds the context window n_ctx=8192"):
+    request = ChatRequest(messages=[Message(role="user", content=ARTICLE * 20)], max_tokens=16)
+    with pytest.raises(BackendError, match=r"exceeds the context window n_ctx=16384"):
         backend.complete(request)
 
 
@@ -192,9 +198,15 @@ def test_project_draft_schemas_compile(backend: embedded.EmbeddedBackend) -> Non
     drafts = [obj for name, obj in vars(schemas).items()
               if name.endswith("Draft") and isinstance(obj, type) and issubclass(obj, _Base)]
     assert drafts
-    runtime = backend._get_runtime()
+    import xllamacpp
+
     for draft in drafts:
-        runtime.grammar(draft.model_json_schema())
+        schema = embedded.grammar_schema(draft.model_json_schema())
+        assert xllamacpp.json_schema_to_grammar(json.dumps(schema))
+    # And the constraint is applied: the first tokens open the draft's JSON object.
+    request = ChatRequest(messages=[Message(role="user", content="Say hello in prose.")],
+                          json_schema=drafts[0].model_json_schema(), max_tokens=3)
+    assert backend.complete(request).text.lstrip().startswith("{")
 
 
 def test_oversized_bound_does_not_break_grammar(backend: embedded.EmbeddedBackend) -> None:
@@ -208,3 +220,39 @@ def test_oversized_bound_does_not_break_grammar(backend: embedded.EmbeddedBacken
     response = backend.complete(request)
     assert response.finish_reason == "length"
     assert response.text.startswith("{")
+
+
+def test_tokenizer_counts_match_the_runtime(backend: embedded.EmbeddedBackend) -> None:
+    """Our offline tokenizer gives the runtime's own token count on real text."""
+    texts = [ARTICLE[:2000], "Prices rose 3.7% to $1,204.50 on 14 January 2022 — «quoted» naïve 東京 😀",
+             "don't WE'LL I'M  spaced\n\n\ttabs", "12345678901234567890"]
+    server = backend._get_runtime().server
+    for text in texts:
+        out = server.handle_completions({"prompt": text, "max_tokens": 1, "temperature": 0})
+        assert out["usage"]["prompt_tokens"] == backend.count_tokens(text), text
+
+
+def test_top_logprobs_give_answer_probabilities(backend: embedded.EmbeddedBackend) -> None:
+    request = ChatRequest(messages=[
+        Message(role="system", content="Answer Yes or No."),
+        Message(role="user", content="Passage: The bridge closed on Monday.\n"
+                                     "Claim: The bridge closed.\nIs the claim supported? Answer Yes or No.")],
+        max_tokens=1, top_logprobs=5)
+    response = backend.complete(request)
+    assert response.logprobs is not None and len(response.logprobs) == 1
+    top = response.logprobs[0].top
+    assert "Yes" in top and all(v <= 0 for v in top.values())
+    assert sum(math.exp(v) for v in top.values()) <= 1.0001
+
+
+def test_parallel_sequences_answer_every_request(backend: embedded.EmbeddedBackend) -> None:
+    requests = [ChatRequest(messages=[Message(role="user", content=f"Count from {i} to {i + 5}.")],
+                            max_tokens=12) for i in range(6)]
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        responses = list(pool.map(backend.complete, requests))
+    for i, response in enumerate(responses):
+        assert str(i + 1) in response.text and response.completion_tokens <= 12
+
+
+def test_runtime_reports_no_amx_path(backend: embedded.EmbeddedBackend) -> None:
+    assert "AMX" not in backend.system_info

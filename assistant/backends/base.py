@@ -25,6 +25,9 @@ class ChatRequest(BaseModel):
     seed: int | None = Field(0, description="Sampling seed where the backend supports one.")
     prompt: str = Field("", description="Prompt templates behind the messages, as name@hash+...; "
                                         "part of cache keys, not sent to the model.")
+    top_logprobs: int | None = Field(None, ge=1, le=20,
+                                     description="Return this many alternatives per output token "
+                                                 "with their log-probabilities, where supported.")
 
     def cache_key(self, backend: str, model: str, base_url: str | None) -> str:
         """Everything that changes the output, and nothing that does not (timeouts, retries).
@@ -39,8 +42,19 @@ class ChatRequest(BaseModel):
             "schema": self.json_schema, "temperature": self.temperature,
             "max_tokens": self.max_tokens, "seed": self.seed,
         }
+        if self.top_logprobs is not None:  # absent from older keys: they stay valid
+            payload["top_logprobs"] = self.top_logprobs
         blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()
+
+
+class TokenLogprob(BaseModel):
+    token: str = Field(description="The output token's text.")
+    logprob: float = Field(description="Its natural-log probability.")
+    top: dict[str, float] = Field(default_factory=dict,
+                                  description="The most likely alternatives at this position "
+                                              "(token text -> log-probability), before any "
+                                              "output constraint.")
 
 
 class ChatResponse(BaseModel):
@@ -51,6 +65,9 @@ class ChatResponse(BaseModel):
     model: str = Field("", description="Model that answered.")
     latency_s: float = Field(0.0, description="Wall time of the request.")
     cached: bool = Field(False, description="Served from a response cache.")
+    logprobs: list[TokenLogprob] | None = Field(
+        None, description="Per output token, when the request asked for top_logprobs and the "
+                          "backend returned them; None means not available.")
 
 
 @runtime_checkable

@@ -1,83 +1,96 @@
-"""The embedded backend: a local GGUF model run in-process by llama.cpp (`llama-cpp-python`).
+"""The embedded backend: a local GGUF model run in-process by llama.cpp through `xllamacpp`.
 
-The prompt is built as *tokens*, not as text. llama-cpp-python's chat helpers render the
-chat template to a string and tokenize it with special tokens enabled, so an article
-containing `<|im_start|>system` would open a real system turn. Here only the ChatML control
-parts (`<|im_start|>role\\n`, `<|im_end|>\\n`) are tokenized with `special=True`; message
-content is tokenized with `special=False`, so any marker inside it stays plain text.
+Why this runtime: `xllamacpp` ships a prebuilt wheel (AVX2/FMA/F16C, no AVX-512 or AMX
+kernels), so it installs in seconds and cannot take llama.cpp's AMX repack path that
+crashes at the first decode on Sapphire Rapids class CPUs; llama-cpp-python compiles
+from source for minutes and needs that path switched off (`benchmarks/bench_runtime.py`
+measures both). The model is served by llama.cpp's own server loop, in-process: parallel
+sequences decode in one batch, prompts are cached per slot, JSON schemas become grammars.
 
-Because the same message always yields the same tokens, consecutive calls that share a
-prefix (the system prompt and the article) reuse llama.cpp's KV cache: `Llama` keeps the
-previous token sequence and evaluates only the new suffix.
+The prompt is built as *tokens*, not as text. The chat endpoint renders the template to a
+string and tokenizes it with special tokens on, so an article holding
+`<|im_start|>system` would open a real system turn. Here only the ChatML control tokens are
+inserted by id; message content is tokenized with specials off by an exact tokenizer
+built from the model file's own vocabulary (`_bpe`), and the token list goes to the
+completion endpoint.
 
-One `Llama` is loaded per (model file, n_ctx) and process, shared by every
-`EmbeddedBackend` on it; generation is serialized by a lock because a llama.cpp context is
-not thread-safe. Only this module imports `llama_cpp`, and only when a backend is built.
+One server is loaded per (model file, n_ctx) and process. Model jobs of different
+processes are serialised through a lock file in the cache directory: several model
+processes on 2 cores run 5-8x slower than one. Only this module imports `xllamacpp`, and
+only when a backend is built.
 """
 
 from __future__ import annotations
 
 import asyncio
 import atexit
-import hashlib
+import contextlib
+import fcntl
 import json
 import logging
 import os
 import re
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 from ..errors import BackendError, MissingDependencyError, UserError
-from ..model_files import ensure_model
-from .base import ChatRequest, ChatResponse, Message
+from ..model_files import cache_dir, ensure_model
+from ._bpe import GGUFTokenizer, UnsupportedVocabulary, tokenizer_for
+from ._gguf import GGUFError, read_metadata
+from .base import ChatRequest, ChatResponse, Message, TokenLogprob
 
 log = logging.getLogger(__name__)
 
 IM_START = "<|im_start|>"
 IM_END = "<|im_end|>"
-STOP = [IM_END, "<|endoftext|>"]
 # The Qwen2.5 template's system turn used when a conversation has none, e.g.
 # {{- '<|im_start|>system\nYou are Qwen, ...<|im_end|>\n' }}
 _DEFAULT_SYSTEM = re.compile(r"""'<\|im_start\|>system\\n([^'{}]+?)<\|im_end\|>\\n'""")
+ENV_THREADS = "ASSISTANT_THREADS"
+ENV_PARALLEL = "ASSISTANT_PARALLEL"
+ENV_MODEL_LOCK = "ASSISTANT_MODEL_LOCK"  # "0" turns the cross-process lock off
+ENV_LLAMA_VERBOSE = "ASSISTANT_LLAMA_VERBOSE"
 
 
 class Tokenizer(Protocol):
-    """The slice of `llama_cpp.Llama` the ChatML formatter needs."""
+    """What the ChatML formatter needs: plain-text encoding and the control tokens' ids."""
 
-    def tokenize(self, text: bytes, add_bos: bool = True, special: bool = False) -> list[int]: ...
+    def encode(self, text: str) -> list[int]: ...
 
-
-def _encode(text: str) -> bytes:
-    # "replace" only matters for lone surrogates, which are not valid UTF-8 anyway.
-    return text.encode("utf-8", "replace")
+    def special_id(self, text: str) -> int: ...
 
 
 def chatml_tokens(tokenizer: Tokenizer, messages: Sequence[Message], *,
                   default_system: str | None = None) -> list[int]:
     """ChatML prompt tokens ending in an open assistant turn.
 
-    Control parts are tokenized with `special=True`, content with `special=False`, so text
-    that looks like a role marker inside a message can never become one. `default_system`
-    is prepended as a system turn when the conversation does not start with one (what the
-    model's own chat template does).
+    Control tokens are inserted by id; role names and content are encoded as plain text,
+    so text that looks like a role marker inside a message can never become one.
+    `default_system` is prepended as a system turn when the conversation does not start
+    with one (what the model's own chat template does).
     """
+    start, end = tokenizer.special_id(IM_START), tokenizer.special_id(IM_END)
+    newline = tokenizer.encode("\n")
     tokens: list[int] = []
 
     def turn(role: str, content: str) -> None:
-        tokens.extend(tokenizer.tokenize(_encode(f"{IM_START}{role}\n"), add_bos=False, special=True))
+        tokens.append(start)
+        tokens.extend(tokenizer.encode(f"{role}\n"))
         if content:
-            tokens.extend(tokenizer.tokenize(_encode(content), add_bos=False, special=False))
-        tokens.extend(tokenizer.tokenize(_encode(f"{IM_END}\n"), add_bos=False, special=True))
+            tokens.extend(tokenizer.encode(content))
+        tokens.append(end)
+        tokens.extend(newline)
 
     if default_system and (not messages or messages[0].role != "system"):
         turn("system", default_system)
     for message in messages:
         turn(message.role, message.content)
-    tokens.extend(tokenizer.tokenize(_encode(f"{IM_START}assistant\n"), add_bos=False, special=True))
+    tokens.append(start)
+    tokens.extend(tokenizer.encode("assistant\n"))
     return tokens
 
 
@@ -89,25 +102,22 @@ def default_system_prompt(chat_template: str | None) -> str | None:
     return match.group(1).replace("\\n", "\n") if match else None
 
 
-def _one_line(exc: BaseException) -> str:
+def _one_line(exc: BaseException | str) -> str:
     text = " ".join(str(exc).split()) or type(exc).__name__
     return text if len(text) <= 300 else text[:297] + "..."
 
 
-def _import_llama_cpp() -> Any:
+def _import_runtime() -> Any:
     try:
-        import llama_cpp
+        import xllamacpp
     except ImportError:
-        raise MissingDependencyError("llama-cpp-python", "embedded") from None
-    return llama_cpp
+        raise MissingDependencyError("xllamacpp", "embedded") from None
+    return xllamacpp
 
 
-# llama.cpp's grammar parser refuses a repetition nested deeper than about 1000 levels
-# ("... exceeds sane defaults"), and the JSON-schema converter nests one level per allowed
-# character or item. Bounds above this are dropped from the grammar (the caller's
-# validation still enforces them) rather than failing the request.
+# Bounds far above anything a draft needs are dropped from the constraint (the caller's
+# validation still enforces them): huge repetition counts make grammars slow to build.
 GRAMMAR_MAX_REPEAT = 1000
-_GRAMMARS_MAX = 64
 _LITERAL_KEYS = frozenset({"const", "enum", "default", "examples"})  # data, not schemas
 
 
@@ -126,85 +136,113 @@ def grammar_schema(schema: Any) -> Any:
     return out
 
 
+def cpu_flags() -> set[str]:
+    """The CPU feature flags of this machine (Linux `/proc/cpuinfo`; empty elsewhere)."""
+    try:
+        text = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return set()
+    for line in text.splitlines():
+        if line.startswith("flags"):
+            return set(line.split(":", 1)[1].split())
+    return set()
+
+
 @dataclass
 class RawGeneration:
-    """One generation straight from `Llama.generate`, for measuring our own overhead."""
+    """One generation straight from the runtime, for measuring our own overhead."""
 
-    tokens: list[int] = field(repr=False)
     text: str
     finish_reason: str
     prompt_tokens: int
     cached_prompt_tokens: int
+    completion_tokens: int
     first_token_s: float
     total_s: float
+    timings: dict[str, float] = field(default_factory=dict, repr=False)
 
-    @property
-    def completion_tokens(self) -> int:
-        return len(self.tokens)
+
+class _ModelJobLock:
+    """One model job per machine at a time, across processes (a `flock` on a file).
+
+    Re-entrant within the process: the file lock is taken when the first request of this
+    process starts and released when its last one ends, so this process's own parallel
+    sequences still decode together.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._count = 0
+        self._cond = threading.Condition()
+        self._fd: int | None = None
+
+    @contextlib.contextmanager
+    def hold(self) -> Iterator[None]:
+        if os.environ.get(ENV_MODEL_LOCK, "1") == "0":
+            yield
+            return
+        with self._cond:
+            if self._count == 0:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    log.warning("another process is running the embedded model; waiting for it")
+                    fcntl.flock(fd, fcntl.LOCK_EX)
+                self._fd = fd
+            self._count += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._count -= 1
+                if self._count == 0 and self._fd is not None:
+                    fcntl.flock(self._fd, fcntl.LOCK_UN)
+                    os.close(self._fd)
+                    self._fd = None
 
 
 class _Runtime:
-    """One loaded model: the `Llama`, the lock that serializes it, its ChatML pieces."""
+    """One loaded model: the in-process server, its tokenizer and ChatML pieces."""
 
-    def __init__(self, llm: Any, llama_cpp: Any) -> None:
-        self.llm = llm
-        self.lock = threading.Lock()
-        self.n_ctx: int = llm.n_ctx()
-        self._vocab = llama_cpp.llama_model_get_vocab(llm.model)
-        self._is_eog = llama_cpp.llama_vocab_is_eog
-        template = llm.metadata.get("tokenizer.chat_template")
+    def __init__(self, server: Any, tokenizer: GGUFTokenizer, meta: dict[str, Any], *,
+                 path: Path, n_ctx: int, n_parallel: int, system_info: str) -> None:
+        self.server = server
+        self.tokenizer = tokenizer
+        self.path = path
+        self.n_ctx = n_ctx
+        self.n_parallel = n_parallel
+        self.system_info = system_info
+        template = meta.get("tokenizer.chat_template")
         if template is not None and IM_START not in template:
-            raise BackendError(f"model {llm.model_path!r} does not use the ChatML chat template; "
+            raise BackendError(f"model {str(path)!r} does not use the ChatML chat template; "
                                "the embedded backend supports ChatML models only")
         for marker in (IM_START, IM_END):
-            if len(llm.tokenize(marker.encode(), add_bos=False, special=True)) != 1:
-                raise BackendError(f"model {llm.model_path!r} has no {marker} special token; "
+            if marker not in tokenizer.specials:
+                raise BackendError(f"model {str(path)!r} has no {marker} special token; "
                                    "the embedded backend supports ChatML models only")
         self.default_system = default_system_prompt(template)
-        self._llama_cpp = llama_cpp
-        self._grammars: dict[str, Any] = {}
-        self._grammars_lock = threading.Lock()
+        self.job_lock = _ModelJobLock(cache_dir() / "model-jobs.lock")
+        self.cold_next = False
 
-    def grammar(self, schema: dict[str, Any]) -> Any:
-        """A checked `LlamaGrammar` for `schema`, cached by the schema's hash."""
-        text = json.dumps(schema, sort_keys=True, separators=(",", ":"))
-        key = hashlib.sha256(text.encode()).hexdigest()
-        with self._grammars_lock:
-            if (cached := self._grammars.get(key)) is not None:
-                return cached
-        try:
-            grammar = self._llama_cpp.LlamaGrammar.from_json_schema(
-                json.dumps(grammar_schema(schema)), verbose=False)
-        except Exception as exc:  # the converter signals unsupported schemas with asserts
-            raise BackendError("embedded backend cannot turn the JSON schema into a grammar: "
-                               f"{_one_line(exc)}") from exc
-        # llama-cpp-python adds whatever llama.cpp returns to the sampler chain, and a
-        # grammar llama.cpp rejects comes back NULL and crashes the process at sampling
-        # time. Parse it once here instead.
-        sampler = self._llama_cpp.llama_sampler_init_grammar(
-            self._vocab, grammar._grammar.encode("utf-8"), grammar._root.encode("utf-8"))
-        if not sampler:
-            raise BackendError("llama.cpp rejected the grammar built from the JSON schema "
-                               "(its parser error is on stderr)")
-        self._llama_cpp.llama_sampler_free(sampler)
-        with self._grammars_lock:
-            if len(self._grammars) >= _GRAMMARS_MAX:
-                self._grammars.pop(next(iter(self._grammars)))
-            self._grammars[key] = grammar
-        return grammar
-
-    def cached_prefix(self, tokens: Sequence[int]) -> int:
-        """How many leading prompt tokens the KV cache already holds (as `generate` counts)."""
-        held = self.llm.input_ids[: self.llm.n_tokens]
-        n = 0
-        for a, b in zip(held, tokens, strict=False):
-            if a != b:
-                break
-            n += 1
-        return n - 1 if n == len(tokens) and n > 0 else n
-
-    def is_eog(self, token: int) -> bool:
-        return bool(self._is_eog(self._vocab, token))
+    def complete(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """One completion request to the server; its error object becomes a BackendError."""
+        if self.cold_next:
+            payload = {**payload, "cache_prompt": False}
+            self.cold_next = False
+        with self.job_lock.hold():
+            try:
+                out = self.server.handle_completions(payload)
+            except Exception as exc:
+                raise BackendError(f"embedded model failed: {_one_line(exc)}") from exc
+        if not isinstance(out, dict):
+            raise BackendError(f"embedded model returned {type(out).__name__}, not an object")
+        if "error" in out:
+            err = out["error"]
+            message = err.get("message") if isinstance(err, dict) else err
+            raise BackendError(f"embedded model refused the request: {_one_line(str(message))}")
+        return out
 
 
 _RUNTIMES: dict[tuple[str, int], _Runtime] = {}
@@ -212,54 +250,99 @@ _RUNTIMES_LOCK = threading.Lock()
 
 
 def _close_all() -> None:
-    # Free the models before interpreter teardown: llama-cpp-python's own finalizer runs
-    # after its C bindings are gone and prints a TypeError at exit otherwise.
+    # Stop the server loops before interpreter teardown, while the bindings still exist.
     with _RUNTIMES_LOCK:
-        for runtime in _RUNTIMES.values():
-            with runtime.lock:
-                runtime.llm.close()
         _RUNTIMES.clear()
 
 
-def _load_runtime(path: Path, *, n_ctx: int, n_threads: int, n_batch: int, seed: int) -> _Runtime:
+def _load_runtime(path: Path, *, n_ctx: int, n_threads: int, n_parallel: int,
+                  n_batch: int, seed: int) -> _Runtime:
     key = (str(path.resolve()), n_ctx)
     with _RUNTIMES_LOCK:
         if (runtime := _RUNTIMES.get(key)) is not None:
             return runtime
-        llama_cpp = _import_llama_cpp()
-        started = time.perf_counter()
+        x = _import_runtime()
         try:
-            llm = llama_cpp.Llama(model_path=str(path), n_ctx=n_ctx, n_threads=n_threads,
-                                  n_threads_batch=n_threads, n_batch=n_batch, seed=seed,
-                                  verbose=False)
+            meta = read_metadata(path)
+            tokenizer = tokenizer_for(path)
+        except (OSError, GGUFError, UnsupportedVocabulary) as exc:
+            raise BackendError(f"cannot read model {str(path)!r}: {_one_line(exc)}") from exc
+        started = time.perf_counter()
+        params = x.CommonParams()
+        params.model.path = str(path)
+        params.n_ctx = n_ctx
+        params.n_parallel = n_parallel
+        # All slots share one KV buffer, so any single request may use the whole n_ctx.
+        params.kv_unified = True
+        params.n_batch = n_batch
+        params.cpuparams.n_threads = n_threads
+        params.cpuparams_batch.n_threads = n_threads
+        params.sampling.seed = seed
+        params.warmup = False
+        # No extra (repacked) buffer types: the AMX one crashes on Sapphire Rapids CPUs.
+        params.no_extra_bufts = True
+        params.cache_ram_mib = 1024
+        if os.environ.get(ENV_LLAMA_VERBOSE, "") not in ("1", "true", "yes"):
+            params.verbosity = -1
+        try:
+            server = x.Server(params)
         except Exception as exc:
             raise BackendError(f"cannot load model {str(path)!r}: {_one_line(exc)}") from exc
-        runtime = _Runtime(llm, llama_cpp)
-        log.info("loaded %s (n_ctx=%d, %d threads) in %.1f s", path.name, n_ctx, n_threads,
-                 time.perf_counter() - started)
+        runtime = _Runtime(server, tokenizer, meta, path=path, n_ctx=n_ctx, n_parallel=n_parallel,
+                           system_info=str(x.get_system_info()))
+        log.info("loaded %s (n_ctx=%d, %d threads, %d parallel) in %.1f s", path.name, n_ctx,
+                 n_threads, n_parallel, time.perf_counter() - started)
         if not _RUNTIMES:
             atexit.register(_close_all)
         _RUNTIMES[key] = runtime
         return runtime
 
 
+def _env_int(name: str) -> int | None:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        raise UserError(f"{name} must be a whole number, got {raw!r}") from None
+    if value < 1:
+        raise UserError(f"{name} must be at least 1, got {value}")
+    return value
+
+
+def _logprobs(choice: dict[str, Any]) -> list[TokenLogprob] | None:
+    content = (choice.get("logprobs") or {}).get("content")
+    if not content:
+        return None
+    return [TokenLogprob(token=item.get("token", ""), logprob=float(item.get("logprob", 0.0)),
+                         top={alt.get("token", ""): float(alt.get("logprob", 0.0))
+                              for alt in item.get("top_logprobs") or []})
+            for item in content]
+
+
 class EmbeddedBackend:
     """Runs a GGUF chat model in-process; the default model is assembled on first use.
 
-    `n_threads`, `n_batch` and `seed` take effect only for the first backend that loads a
-    given (model file, n_ctx); later ones share that instance.
+    `n_threads`, `n_parallel`, `n_batch` and `seed` take effect only for the first backend
+    that loads a given (model file, n_ctx); later ones share that instance. `n_parallel`
+    sequences decode together: callers get that concurrency by calling `acomplete`
+    concurrently or `complete` from several threads.
     """
 
     name = "embedded"
     base_url: str | None = None
+    token_count_exact = True
 
-    def __init__(self, model_path: str | Path | None = None, *, n_ctx: int = 8192,
-                 n_threads: int | None = None, n_batch: int = 512, seed: int = 0) -> None:
-        _import_llama_cpp()  # fail at construction, not at the first request
+    def __init__(self, model_path: str | Path | None = None, *, n_ctx: int = 16384,
+                 n_threads: int | None = None, n_parallel: int | None = None,
+                 n_batch: int = 512, seed: int = 0) -> None:
+        _import_runtime()  # fail at construction, not at the first request
         self.model_path = ensure_model(model_path)
         self.model = self.model_path.stem
         self.n_ctx = n_ctx
-        self.n_threads = n_threads or int(os.environ.get("ASSISTANT_THREADS") or 0) or os.cpu_count() or 1
+        self.n_threads = n_threads or _env_int(ENV_THREADS) or os.cpu_count() or 1
+        self.n_parallel = n_parallel or _env_int(ENV_PARALLEL) or 4
         self.n_batch = n_batch
         self.seed = seed
         self.last_cached_prompt_tokens = 0
@@ -270,27 +353,30 @@ class EmbeddedBackend:
         self._get_runtime()
 
     def reset_cache(self) -> None:
-        """Forget the evaluated prompt, so the next request starts cold (for benchmarks)."""
-        runtime = self._get_runtime()
-        with runtime.lock:
-            runtime.llm.reset()
+        """Make the next request evaluate its whole prompt (cold), for benchmarks."""
+        self._get_runtime().cold_next = True
+
+    @property
+    def system_info(self) -> str:
+        """llama.cpp's report of the CPU features its kernels use."""
+        return self._get_runtime().system_info
 
     def _get_runtime(self) -> _Runtime:
         if self._runtime is None:
             self._runtime = _load_runtime(self.model_path, n_ctx=self.n_ctx,
-                                          n_threads=self.n_threads, n_batch=self.n_batch,
-                                          seed=self.seed)
+                                          n_threads=self.n_threads, n_parallel=self.n_parallel,
+                                          n_batch=self.n_batch, seed=self.seed)
         return self._runtime
 
     def tokenize_chat(self, messages: Sequence[Message]) -> list[int]:
         """The exact prompt tokens `complete` sends for `messages`."""
         runtime = self._get_runtime()
-        return chatml_tokens(runtime.llm, messages, default_system=runtime.default_system)
+        return chatml_tokens(runtime.tokenizer, messages, default_system=runtime.default_system)
 
     def count_tokens(self, text: str) -> int:
         if not text:
             return 0
-        return len(self._get_runtime().llm.tokenize(_encode(text), add_bos=False, special=False))
+        return len(tokenizer_for(self.model_path).encode(text))
 
     def _check_fits(self, runtime: _Runtime, prompt_tokens: int, max_tokens: int) -> None:
         if max_tokens < 1:
@@ -302,25 +388,31 @@ class EmbeddedBackend:
     def complete(self, request: ChatRequest) -> ChatResponse:
         started = time.perf_counter()
         runtime = self._get_runtime()
-        tokens = chatml_tokens(runtime.llm, request.messages, default_system=runtime.default_system)
+        tokens = self.tokenize_chat(request.messages)
         self._check_fits(runtime, len(tokens), request.max_tokens)
-        grammar = runtime.grammar(request.json_schema) if request.json_schema is not None else None
-        with runtime.lock:
-            cached = runtime.cached_prefix(tokens)
-            try:
-                out = runtime.llm.create_completion(
-                    prompt=tokens, max_tokens=request.max_tokens,
-                    temperature=max(request.temperature, 0.0), seed=request.seed,
-                    grammar=grammar, stop=STOP)
-            except Exception as exc:
-                raise BackendError(f"embedded model failed: {_one_line(exc)}") from exc
+        payload: dict[str, Any] = {
+            "prompt": tokens, "max_tokens": request.max_tokens,
+            "temperature": max(request.temperature, 0.0), "cache_prompt": True,
+        }
+        if request.seed is not None:
+            payload["seed"] = request.seed
+        if request.json_schema is not None:
+            payload["json_schema"] = grammar_schema(request.json_schema)
+        if request.top_logprobs:
+            payload["n_probs"] = request.top_logprobs
+        out = runtime.complete(payload)
+        try:
+            choice = out["choices"][0]
+            usage = out.get("usage") or {}
+            cached = int((usage.get("prompt_tokens_details") or {}).get("cached_tokens", 0))
+            response = ChatResponse(
+                text=choice.get("text") or "", finish_reason=choice.get("finish_reason"),
+                prompt_tokens=len(tokens), completion_tokens=int(usage.get("completion_tokens", 0)),
+                model=self.model, latency_s=time.perf_counter() - started, cached=False,
+                logprobs=_logprobs(choice) if request.top_logprobs else None)
+        except (KeyError, IndexError, TypeError, ValueError) as exc:
+            raise BackendError(f"embedded model gave an unreadable answer: {_one_line(exc)}") from exc
         self.last_cached_prompt_tokens = cached
-        choice = out["choices"][0]
-        usage = out.get("usage") or {}
-        response = ChatResponse(
-            text=choice["text"], finish_reason=choice.get("finish_reason"),
-            prompt_tokens=len(tokens), completion_tokens=int(usage.get("completion_tokens", 0)),
-            model=self.model, latency_s=time.perf_counter() - started, cached=False)
         log.debug("embedded: %d prompt tokens (%d cached), %d completion tokens, %.2f s, %s",
                   response.prompt_tokens, cached, response.completion_tokens, response.latency_s,
                   response.finish_reason)
@@ -331,36 +423,35 @@ class EmbeddedBackend:
 
     def raw_generate(self, prompt_tokens: Sequence[int], max_tokens: int,
                      schema: dict[str, Any] | None = None) -> RawGeneration:
-        """Greedy generation through `Llama.generate` alone, with the same grammar.
+        """Greedy generation by the runtime alone, with the same constraint.
 
-        No text assembly, stop strings or response building: a benchmark compares this
-        with `complete` on the same prompt to see what the layers above llama.cpp cost.
+        No message assembly, tokenization, validation or response building: a benchmark
+        compares this with `complete` on the same prompt to see what our layers cost.
         """
         runtime = self._get_runtime()
         tokens = list(prompt_tokens)
         self._check_fits(runtime, len(tokens), max_tokens)
-        grammar = runtime.grammar(schema) if schema is not None else None
-        out: list[int] = []
-        finish = "length"
-        first = 0.0
-        with runtime.lock:
-            cached = runtime.cached_prefix(tokens)
-            started = time.perf_counter()
-            try:
-                for token in runtime.llm.generate(tokens, temp=0.0, repeat_penalty=1.0,
-                                                  grammar=grammar):
-                    if not out and not first:
-                        first = time.perf_counter() - started
-                    if runtime.is_eog(token):
-                        finish = "stop"
-                        break
-                    out.append(token)
-                    if len(out) >= max_tokens:
-                        break
-            except Exception as exc:
-                raise BackendError(f"embedded model failed: {_one_line(exc)}") from exc
-            total = time.perf_counter() - started
-            text = runtime.llm.detokenize(out).decode("utf-8", "replace")
-        return RawGeneration(tokens=out, text=text, finish_reason=finish,
-                             prompt_tokens=len(tokens), cached_prompt_tokens=cached,
-                             first_token_s=first, total_s=total)
+        payload: dict[str, Any] = {"prompt": tokens, "max_tokens": max_tokens, "temperature": 0.0,
+                                   "cache_prompt": True}
+        if schema is not None:
+            payload["json_schema"] = grammar_schema(schema)
+        started = time.perf_counter()
+        out = runtime.complete(payload)
+        total = time.perf_counter() - started
+        timings = {k: float(v) for k, v in (out.get("timings") or {}).items()}
+        usage = out.get("usage") or {}
+        choice = out["choices"][0]
+        return RawGeneration(
+            text=choice.get("text") or "", finish_reason=choice.get("finish_reason") or "",
+            prompt_tokens=len(tokens),
+            cached_prompt_tokens=int((usage.get("prompt_tokens_details") or {}).get("cached_tokens", 0)),
+            completion_tokens=int(usage.get("completion_tokens", 0)),
+            first_token_s=timings.get("prompt_ms", 0.0) / 1000, total_s=total, timings=timings)
+
+
+def describe_runtime() -> dict[str, str]:
+    """Runtime name, version and llama.cpp system info, without loading a model."""
+    x = _import_runtime()
+    return {"runtime": "xllamacpp", "version": str(getattr(x, "__version__", "?")),
+            "system_info": str(x.get_system_info()).strip(),
+            "build": json.dumps(getattr(x, "BUILD_INFO", {}), sort_keys=True)}
