@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from .errors import InputError, UserError
+from .errors import InputError
 from .intake import document_from_text, load_document
 from .schemas import Document
 
@@ -57,8 +57,8 @@ def read_inputs(source: str | Path) -> list[BatchInput]:
     if path.is_file() and path.suffix.lower() in (".jsonl", ".ndjson"):
         return _read_jsonl(path)
     if not path.exists():
-        raise UserError(f"no such input: {path}")
-    raise UserError(f"{path}: batch input must be a directory of articles or a .jsonl file")
+        raise InputError(f"no such input: {path}")
+    raise InputError(f"{path}: batch input must be a directory of articles or a .jsonl file")
 
 
 def _read_dir(root: Path) -> list[BatchInput]:

@@ -31,6 +31,7 @@ from .schemas import (
 if TYPE_CHECKING:
     from .briefing import Briefing, BriefProgress
 
+# A Document, a file (pathlib.Path), or the article's text (str): see `as_document`.
 Article = Document | str | Path
 
 # Article tokens per model call: the embedded model's 8k window must also hold the
@@ -39,21 +40,22 @@ _CHUNK_TOKENS = {"embedded": 3000}
 _DEFAULT_CHUNK_TOKENS = 12000
 
 
-def _is_file(text: str) -> bool:
-    try:
-        return Path(text).is_file()
-    except OSError:  # a one-line article longer than a file name can be
-        return False
-
-
 def as_document(article: Article, **meta: Any) -> Document:
-    """A Document from a Document, a path, or article text."""
+    """A Document from a Document, a file, or article text.
+
+    The type decides, never the content: a `pathlib.Path` is a file (a missing one, or a
+    directory, is an `InputError` before any model call); a `str` is always the article's
+    text, even when it looks like a file name. `meta` (title, outlet, url, published,
+    max_chars) goes to intake.
+    """
     if isinstance(article, Document):
         return article
-    if isinstance(article, Path) or (isinstance(article, str) and "\n" not in article
-                                     and len(article) < 4096 and _is_file(article)):
+    if isinstance(article, Path):
         return load_document(article, **meta)
-    return document_from_text(str(article), **meta)
+    if isinstance(article, str):
+        return document_from_text(article, **meta)
+    raise UserError(f"an article is a Document, a pathlib.Path or a str of text, not "
+                    f"{type(article).__name__}")
 
 
 class _Base:
@@ -105,6 +107,10 @@ def _claims_of(claims: ClaimList | Sequence[Claim] | None) -> list[Claim] | None
 
 class Assistant(_Base):
     """Summaries, claims and verification questions for news articles (blocking calls)."""
+
+    def analyze_file(self, path: str | Path, **meta: Any) -> Analysis:
+        """`analyze` of the file at `path` (a str here is a path, not text)."""
+        return self.analyze(Path(path), **meta)
 
     def summarize(self, article: Article, **meta: Any) -> Summary:
         doc, notes = as_document(article, **meta), []
@@ -182,6 +188,10 @@ class Assistant(_Base):
 
 class AsyncAssistant(_Base):
     """The same operations as `Assistant`, as coroutines (the event loop is never blocked)."""
+
+    async def analyze_file(self, path: str | Path, **meta: Any) -> Analysis:
+        """`analyze` of the file at `path` (a str here is a path, not text)."""
+        return await self.analyze(Path(path), **meta)
 
     async def summarize(self, article: Article, **meta: Any) -> Summary:
         doc, notes = as_document(article, **meta), []

@@ -1,6 +1,8 @@
 """`assistant` command line: parse → call the library → print. Errors are one line.
 
-Exit codes: 0 ok · 2 usage · 3 input · 4 backend · 5 output validation · 1 other error.
+Exit codes: 0 ok · 2 usage · 3 input · 4 backend · 5 output validation · 1 other error ·
+130 interrupted; `batch` also exits 1 when some inputs ended as errors and 4 when it
+stopped early (README: "Exit codes").
 """
 
 from __future__ import annotations

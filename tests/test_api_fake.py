@@ -139,3 +139,25 @@ def test_one_line_article_text_is_not_taken_for_a_path() -> None:
     text = "The council approved the budget on Monday. " * 10
     doc = as_document(text.strip())
     assert len(doc.sentences) == 10
+
+
+def test_a_path_is_a_file_and_a_missing_one_is_an_input_error(tmp_path: Path) -> None:
+    from assistant.errors import InputError
+
+    fake = FakeBackend(default="{}")
+    a = Assistant(fake)
+    for bad in (tmp_path / "does_not_exist.txt", tmp_path):
+        with pytest.raises(InputError):
+            a.analyze(bad)
+        with pytest.raises(InputError):
+            a.analyze_file(str(bad))
+    assert fake.requests == [], "no paid call for a path that is not a file"
+
+
+def test_a_str_is_always_text_even_when_it_names_a_file() -> None:
+    from assistant.api import as_document
+
+    example = Path(__file__).resolve().parents[1] / "assistant" / "examples" / "harbor-bridge-closure.txt"
+    assert as_document(str(example)).text == str(example)
+    assert as_document(example).text.startswith(example.read_text(encoding="utf-8")[:40])
+    assert as_document("does_not_exist.txt").text == "does_not_exist.txt"

@@ -32,7 +32,7 @@ from assistant.backends.openai_compat import OpenAIBackend
 from assistant.batch import BatchRecord, get_task, read_inputs, read_results, run_batch
 from assistant.cache import ResponseCache
 from assistant.cli import main
-from assistant.errors import BackendError, UserError
+from assistant.errors import BackendError, InputError, UserError
 from assistant.grounding import verify_quote
 from assistant.schemas import Analysis
 
@@ -108,7 +108,7 @@ def test_jsonl_inputs_with_bad_lines(tmp_path: Path) -> None:
 def test_bad_input_path(tmp_path: Path, bad: str) -> None:
     if bad == "file.txt":
         (tmp_path / bad).write_text("x")
-    with pytest.raises(UserError):
+    with pytest.raises(InputError):  # exit 3, as for a missing article
         read_inputs(tmp_path / bad)
 
 

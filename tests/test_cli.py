@@ -111,3 +111,28 @@ def test_stdin_article(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFi
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(EXAMPLE.read_bytes())))
     assert cli.main(["summarize", "-", "--format", "json"]) == 0
     assert json.loads(capsys.readouterr().out)["key_points"]
+
+
+def test_readme_exit_code_table_covers_every_code_and_command() -> None:
+    import re
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| `(\d+)` \| (.*) \| (.*) \|$", readme, re.MULTILINE)
+    codes = {int(code) for code, _, _ in rows}
+    assert codes == {0, 1, 2, 3, 4, 5, 130}
+    for name in ("EXIT_OK", "EXIT_ERROR", "EXIT_USAGE", "EXIT_INPUT", "EXIT_BACKEND", "EXIT_OUTPUT"):
+        assert getattr(cli, name) in codes
+    from assistant.commands import batch
+
+    for name in ("EXIT_OK", "EXIT_SOME_ERRORS", "EXIT_USAGE", "EXIT_STOPPED", "EXIT_INTERRUPTED"):
+        assert getattr(batch, name) in codes
+    batch_rows = [meaning for _, meaning, commands in rows if "batch" in meaning + commands]
+    assert any("stopped early" in m for m in batch_rows)
+    assert any("some inputs ended as error records" in m for m in batch_rows)
+
+
+def test_batch_with_a_missing_input_exits_3_like_every_command(tmp_path: Path) -> None:
+    for argv in (["batch", str(tmp_path / "nope"), "--out", str(tmp_path / "o.jsonl")],
+                 ["analyze", str(tmp_path / "nope.txt")]):
+        assert cli.main([*argv, "--backend", "openai", "--model", "m",
+                         "--base-url", "http://127.0.0.1:9/v1"]) == cli.EXIT_INPUT

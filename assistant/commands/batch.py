@@ -9,10 +9,10 @@
 
 Re-running the same command resumes: inputs already ok (or failed for good) in the results
 file are skipped; errors from transport or answer faults run again.
-Exit codes: 0 every input ok · 1 some inputs ended as error records · 2 usage (also an
-unreadable input folder or file, or a results file another run holds) · 4 the run stopped
-early on a backend problem: a budget cap, or an endpoint that is unreachable or refuses
-the key · 130 interrupted (Ctrl-C twice; once finishes the articles in flight).
+Exit codes: 0 every input ok · 1 some inputs ended as error records · 2 usage (also a
+results file another run holds) · 3 the input folder or file is missing or not one · 4 the
+run stopped early on a backend problem: a budget cap, or an endpoint that is unreachable
+or refuses the key · 130 interrupted (Ctrl-C twice; once finishes the articles in flight).
 """
 
 from __future__ import annotations
