@@ -1,7 +1,7 @@
 """The batch runner's files and terminal: an append-only results file, and a progress bar.
 
 The results file is JSON Lines, one record per line, appended by one process at a time (a
-lock file next to it refuses a second writer). Each record is written with one `write()`
+lock file next to the resolved file, symlinks followed, refuses a second writer). Each record is written with one `write()`
 of the whole line and `fsync`ed before the next, so a crash (kill -9, power loss) leaves at
 most one torn last line; `open()` cuts that torn line off before appending again, and the
 input it belonged to simply runs again.
@@ -47,8 +47,14 @@ class ResultsFile(Generic[R]):
 
     # -- lifecycle ------------------------------------------------------------------------
     def open(self) -> dict[str, R]:
-        """Lock the file, repair a torn tail, and return the latest record per id."""
+        """Lock the file, repair a torn tail, and return the latest record per id.
+
+        The lock and every write are on the resolved file: a symlink to the results file of
+        a running batch names the same file, so it meets the same lock, and compaction
+        replaces the file it points to, never the link.
+        """
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = self.path.resolve()
         self._lock()
         try:
             self._repair()

@@ -615,3 +615,23 @@ def _no_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
                  "ASSISTANT_CONCURRENCY", "ASSISTANT_TIMEOUT", "ASSISTANT_PRICES"):
         monkeypatch.delenv(name, raising=False)
     yield
+
+
+def test_a_symlink_to_a_running_batchs_results_file_meets_its_lock(
+        tmp_path: Path, regex_signals: None) -> None:
+    real = tmp_path / "real" / "results.jsonl"
+    real.parent.mkdir()
+    link = tmp_path / "link.jsonl"
+    link.symlink_to(real)
+    write_dir(tmp_path / "in", 2)
+    with ResultsFile(real, BatchRecord) as running:
+        running.open()
+        with pytest.raises(UserError, match="another batch run is writing"):
+            run_batch(tmp_path / "in", link, backend=fake_backend())
+    assert not real.exists() or real.read_text() == ""
+    # Run through the link, with a superseded line to compact: the link stays a link.
+    run_batch(tmp_path / "in", link, backend=fake_backend())
+    with real.open("a") as handle:
+        handle.write(real.read_text().splitlines()[0] + "\n")
+    run_batch(tmp_path / "in", link, backend=fake_backend())
+    assert link.is_symlink() and len(records(real)) == 2
