@@ -28,6 +28,7 @@ from .briefing import (
     VerdictNote,
 )
 from .grounding import normalize
+from .render import md_text
 
 __all__ = ["CSP", "to_html", "to_json", "to_markdown"]
 
@@ -59,12 +60,11 @@ def _source_line(s: SourceRef) -> list[str]:
 
 # --------------------------------------------------------------------------- Markdown
 
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|#])")
 
 
 def _md(text: str) -> str:
     """Source or model text as inert Markdown: no markup, links, HTML or table breaks."""
-    return _MD_SPECIAL.sub(r"\\\1", " ".join(text.split()))
+    return md_text(text)
 
 
 def _fn(c: Citation) -> str:

@@ -12,12 +12,10 @@ from .check_schemas import (
     Mismatch,
     SentenceJudgement,
 )
-from .render import provenance_md
+from .render import md_text, provenance_md
 
-
-def _md_quote(text: str) -> str:
-    # Source text shown as a quotation must not change the Markdown layout.
-    return text.replace("\n", " ").replace("|", "\\|").replace("<", "&lt;")
+# Article, evidence and model text alike: inert, HTML escaped (see `render.md_text`).
+_md_quote = md_text
 
 
 _VERDICT = {"supported": "SUPPORTED", "refuted": "REFUTED",
@@ -28,7 +26,7 @@ def _mismatch_md(m: Mismatch, where: str) -> str:
     src = m.source_span
     other = (f" — {src.document or where} {src.sentence_id}: “{_md_quote(src.text)}”"
              if src else "")
-    return f"  - **{m.kind.value}** “{_md_quote(m.claim_span.text)}”: {m.message}{other}"
+    return f"  - **{m.kind.value}** “{_md_quote(m.claim_span.text)}”: {md_text(m.message)}{other}"
 
 
 def _judgement_md(j: SentenceJudgement) -> list[str]:
@@ -44,7 +42,7 @@ def _judgement_md(j: SentenceJudgement) -> list[str]:
 
 
 def faithfulness_md(r: FaithfulnessReport) -> str:
-    title = r.document.title or "the article"
+    title = md_text(r.document.title) or "the article"
     lines = [f"# Faithfulness of a summary to {title}", "",
              f"**{r.label.value.replace('_', ' ').upper()}** · {r.score:.0%} of sentences "
              f"supported · mode: {r.mode}", ""]
@@ -57,18 +55,18 @@ def faithfulness_md(r: FaithfulnessReport) -> str:
 
 def _verdict_md(v: ClaimVerdict) -> list[str]:
     lines = [f"### {v.claim_id} · {_VERDICT[v.verdict.value]} · confidence {v.confidence.value}",
-             "", v.claim_text, ""]
+             "", md_text(v.claim_text), ""]
     if v.as_of:
-        dates = "; ".join(f"“{d.expression}” = {d.resolved}" for d in v.dates)
+        dates = "; ".join(f"“{md_text(d.expression)}” = {d.resolved}" for d in v.dates)
         lines.append(f"*As of {v.as_of}*" + (f" · {dates}" if dates else ""))
     if v.article_quote:
         lines.append(f"*From the article, {v.article_quote.sentence_id}:* "
                      f"“{_md_quote(v.article_quote.text)}”")
-    lines += ["", f"**Why**: {v.rationale}", ""]
+    lines += ["", f"**Why**: {md_text(v.rationale)}", ""]
     if v.evidence:
         lines.append("**Evidence**")
         for q in v.evidence:
-            src = f" ({q.source})" if q.source else ""
+            src = f" ({md_text(q.source)})" if q.source else ""
             lines.append(f"> {q.document}{src}, {q.sentence_id}, {q.stance.value}: "
                          f"“{_md_quote(q.text)}”")
         lines.append("")
@@ -77,7 +75,8 @@ def _verdict_md(v: ClaimVerdict) -> list[str]:
                   *[_mismatch_md(m, "evidence") for m in v.mismatches], ""]
     if v.cove:
         lines.append(f"**Model knowledge, unverified** (not evidence; {v.cove.agreement})")
-        lines += [f"- Q: {a.question} — A: {a.answer} ({a.agreement})" for a in v.cove.answers]
+        lines += [f"- Q: {md_text(a.question)} — A: {md_text(a.answer)} ({a.agreement})"
+                  for a in v.cove.answers]
         lines.append("")
     return lines
 
@@ -85,9 +84,10 @@ def _verdict_md(v: ClaimVerdict) -> list[str]:
 def factcheck_md(r: FactCheckReport) -> str:
     lines = ["# Fact-check", ""]
     if r.article:
-        lines.append(f"Claims from the article: {r.article.title or r.article.source or r.article.doc_id}")
+        lines.append("Claims from the article: "
+                     f"{md_text(r.article.title or r.article.source or r.article.doc_id)}")
     lines.append("Evidence documents: " + "; ".join(
-        f"{d.id} {d.source or d.title or d.doc_id} ({d.sentences} sentences)"
+        f"{d.id} {md_text(d.source or d.title or d.doc_id)} ({d.sentences} sentences)"
         for d in r.evidence_documents))
     lines.append("")
     counts: dict[str, int] = {}
@@ -98,7 +98,7 @@ def factcheck_md(r: FactCheckReport) -> str:
     for v in r.verdicts:
         lines += _verdict_md(v)
     if r.notes:
-        lines += ["## Notes", "", *[f"- {n}" for n in r.notes], ""]
+        lines += ["## Notes", "", *[f"- {md_text(n)}" for n in r.notes], ""]
     if r.provenance:
         lines += provenance_md(r.provenance)
     return "\n".join(lines).rstrip() + "\n"

@@ -1,7 +1,13 @@
-"""Markdown rendering of results. Quotes are shown verbatim with their sentence ids."""
+"""Markdown rendering of results. Quotes are shown verbatim with their sentence ids.
+
+Every string that comes from the article or the model passes through `md_text`: Markdown
+is shown by viewers that render raw HTML (and run its scripts or load its images), so HTML
+is escaped as entities and Markdown syntax is backslash-escaped, leaving inert text.
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from pydantic import BaseModel
@@ -16,42 +22,53 @@ from .schemas import (
     VerificationQuestion,
 )
 
+_HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+_MD_SYNTAX = re.compile(r"([\\`*_\[\]|#!~])")
+
+
+def md_text(text: str | None) -> str:
+    """Untrusted text as inert inline Markdown: one line, no HTML, links, emphasis or table
+    breaks. The text still reads the same when rendered."""
+    flat = " ".join(str(text or "").split())
+    flat = _MD_SYNTAX.sub(r"\\\1", flat)
+    return "".join(_HTML.get(ch, ch) for ch in flat)
+
 
 def _ids(ids: Iterable[str]) -> str:
     return ", ".join(ids)
 
 
-def _md_quote(text: str) -> str:
-    # Article text is shown as a quotation; neutralise Markdown that could change the layout.
-    return text.replace("\n", " ").replace("|", "\\|").replace("<", "&lt;")
+_md_quote = md_text
 
 
 def summary_md(s: Summary) -> list[str]:
-    lines = [f"## {s.headline}", "", s.tldr, f"*Draws on {_ids(s.tldr_sentence_ids)}.*", "",
+    lines = [f"## {md_text(s.headline)}", "", md_text(s.tldr), f"*Draws on {_ids(s.tldr_sentence_ids)}.*", "",
              "### Key points", ""]
-    lines += [f"{i}. {kp.text} [{_ids(kp.sentence_ids)}]" for i, kp in enumerate(s.key_points, 1)]
+    lines += [f"{i}. {md_text(kp.text)} [{_ids(kp.sentence_ids)}]" for i, kp in enumerate(s.key_points, 1)]
     ws = [(name, getattr(s.five_w, name)) for name in ("who", "what", "when", "where", "why")]
     if any(w for _, w in ws):
         lines += ["", "### Who / what / when / where / why", ""]
-        lines += [f"- **{name}**: {w.text} [{_ids(w.sentence_ids)}]" for name, w in ws if w]
+        lines += [f"- **{name}**: {md_text(w.text)} [{_ids(w.sentence_ids)}]" for name, w in ws if w]
     return lines
 
 
 def claim_md(c: Claim, questions: list[VerificationQuestion]) -> list[str]:
     a = c.attribution
-    who = ", ".join(x for x in (a.speaker, a.role) if x) or "unattributed"
+    who = ", ".join(md_text(x) for x in (a.speaker, a.role) if x) or "unattributed"
     lines = [f"### {c.id} · {c.type.value.replace('_', ' ')} · check-worthiness {c.check_worthiness:.2f}",
-             "", c.text, "",
+             "", md_text(c.text), "",
              f"> {_md_quote(c.quote.text)}",
              f"> — {c.quote.sentence_id}, chars {c.quote.start}–{c.quote.end}", "",
-             f"- **Source**: {who}" + (f" ({a.verb})" if a.verb else "")]
+             f"- **Source**: {who}" + (f" ({md_text(a.verb)})" if a.verb else "")]
     if a.hedges:
-        lines.append(f"- **Hedging**: {', '.join(a.hedges)}")
+        lines.append(f"- **Hedging**: {', '.join(md_text(h) for h in a.hedges)}")
     if c.dates:
-        lines.append("- **Dates**: " + "; ".join(f"“{d.expression}” = {d.resolved}" for d in c.dates))
-    lines.append(f"- **Why check**: {c.check_worthiness_reason}")
+        lines.append("- **Dates**: " + "; ".join(f"“{md_text(d.expression)}” = {d.resolved}"
+                                                 for d in c.dates))
+    lines.append(f"- **Why check**: {md_text(c.check_worthiness_reason)}")
     for q in questions:
-        lines.append(f"- **Verify** ({q.method.value.replace('_', ' ')}; ask {q.who_could_answer}): {q.question}")
+        lines.append(f"- **Verify** ({q.method.value.replace('_', ' ')}; ask "
+                     f"{md_text(q.who_could_answer)}): {md_text(q.question)}")
     return [*lines, ""]
 
 
@@ -66,9 +83,9 @@ def to_markdown(result: BaseModel) -> str:
     lines: list[str] = []
     if isinstance(result, Analysis):
         d = result.document
-        meta = " · ".join(x for x in (d.outlet, d.published.isoformat() if d.published else None,
-                                      d.url or d.source) if x)
-        lines += [f"# {d.title or 'Article analysis'}", f"*{meta}*" if meta else "", ""]
+        meta = " · ".join(md_text(x) for x in (d.outlet, d.published.isoformat()
+                                               if d.published else None, d.url or d.source) if x)
+        lines += [f"# {md_text(d.title) or 'Article analysis'}", f"*{meta}*" if meta else "", ""]
         lines += summary_md(result.summary)
         lines += ["", f"## Claims ({len(result.claims)})", ""]
         for c in result.claims:
@@ -84,8 +101,8 @@ def to_markdown(result: BaseModel) -> str:
         if result.provenance:
             lines += provenance_md(result.provenance)
     elif isinstance(result, QuestionList):
-        lines += [f"- **{q.claim_id}** ({q.method.value.replace('_', ' ')}; ask {q.who_could_answer}): "
-                  f"{q.question}" for q in result.questions]
+        lines += [f"- **{q.claim_id}** ({q.method.value.replace('_', ' ')}; ask "
+                  f"{md_text(q.who_could_answer)}): {md_text(q.question)}" for q in result.questions]
         if result.provenance:
             lines += ["", *provenance_md(result.provenance)]
     else:

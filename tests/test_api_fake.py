@@ -11,7 +11,7 @@ import pytest
 from assistant import Assistant, AsyncAssistant, FakeBackend, OutputValidationError, to_markdown
 from assistant.backends.base import ChatRequest
 from assistant.grounding import verify_quote
-from assistant.intake import load_document
+from assistant.intake import document_from_text, load_document
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "assistant" / "examples" / "harbor-bridge-closure.txt"
 
@@ -161,3 +161,49 @@ def test_a_str_is_always_text_even_when_it_names_a_file() -> None:
     assert as_document(str(example)).text == str(example)
     assert as_document(example).text.startswith(example.read_text(encoding="utf-8")[:40])
     assert as_document("does_not_exist.txt").text == "does_not_exist.txt"
+
+
+HOSTILE = "<script>alert(1)</script> <img src=x onerror=alert(2)> [x](javascript:alert(3))"
+
+
+def test_markdown_escapes_html_in_every_article_and_model_field() -> None:
+    from assistant.brief_render import to_markdown as brief_md
+    from assistant.briefing import build_briefing
+    from assistant.check_render import factcheck_md
+
+    text = (f"{HOSTILE} said the mayor on Monday. The council approved a $5 million plan "
+            f"for the bridge, {HOSTILE} officials said. Repairs will take 9 weeks, the city "
+            "said.")
+    doc = document_from_text(text, title=f"Title {HOSTILE}", outlet=HOSTILE)
+
+    def answer(request: ChatRequest) -> str:
+        import json as _json
+
+        task = request.messages[-1].content
+        if "Summarise" in task:
+            return _json.dumps({"headline": f"H {HOSTILE}", "tldr": f"T {HOSTILE}",
+                                "key_points": [{"text": f"K {HOSTILE}", "ids": [2]}],
+                                "who": {"text": HOSTILE, "ids": [1]}, "when": None,
+                                "where": None, "why": None})
+        if "may contain claims" in task:
+            ids = [int(n) for n in re.findall(r"^\[(\d+)\]", task, re.MULTILINE)]
+            return _json.dumps({"claims": [{"id": n, "claim": f"C {HOSTILE}", "type": "statistic",
+                                            "speaker": HOSTILE, "checkworthy": True,
+                                            "quote": None} for n in ids]})
+        if task.startswith("EVIDENCE:"):
+            return _json.dumps({"stance": "supports"})
+        listed = re.findall(r"^(\d+)\. ", task, re.MULTILINE)
+        return _json.dumps({"questions": [{"claim": int(n), "question": f"Q {HOSTILE}?",
+                                           "method": "official_record", "who": HOSTILE}
+                                          for n in listed]})
+
+    a = Assistant(FakeBackend(default=answer))
+    result = a.analyze(doc)
+    report = a.fact_check(result.claims, [text])
+    rendered = [to_markdown(result), factcheck_md(report),
+                brief_md(build_briefing([(doc, result)], verdicts=[report], evidence=[]))]
+    for md in rendered:
+        raw = [line for line in md.splitlines() if re.search(r"<(?:script|img)|(?<!\\)\]\(", line)]
+        assert raw == [], "raw HTML or a live link from the article or the model"
+    assert result.claims and result.summary.key_points and report.verdicts
+    assert rendered[0].count("&lt;script&gt;") >= 3  # title, outlet, and the article text
