@@ -49,6 +49,8 @@ def _add_backend(p: argparse.ArgumentParser) -> None:
     g.add_argument("--max-retries", metavar="N",
                    help="re-sends per call after a transport or answer fault, honouring "
                         "Retry-After (default $ASSISTANT_MAX_RETRIES or 3)")
+    p.add_argument("-q", "--quiet", action="store_true",
+                   help="no progress display on stderr (it is shown only on a terminal)")
 
 
 def _add_article(p: argparse.ArgumentParser) -> None:
@@ -85,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
 # Feature commands live in assistant/commands/<name>.py, each with
 # `register(subparsers)` that adds its parsers and sets `handler=` on them via
 # `set_defaults`; the handler takes the parsed args and returns an exit code.
-COMMANDS = ("eval", "check", "brief", "batch", "calibrate")
+COMMANDS = ("eval", "check", "brief", "batch", "calibrate", "doctor")
 
 
 def _command_modules() -> list[Any]:
@@ -116,6 +118,7 @@ def _run(args: argparse.Namespace) -> int:
 
     from .api import Assistant
     from .intake import load_document, looks_english
+    from .progress import Progress, watch
     from .render import to_markdown
 
     doc = load_document(args.article, title=args.title, outlet=args.outlet, url=args.url,
@@ -126,18 +129,22 @@ def _run(args: argparse.Namespace) -> int:
     assistant = Assistant(args.backend, model=args.model, base_url=args.base_url,
                           timeout=args.timeout, max_retries=args.max_retries,
                           fallback=not args.strict)
-    if sys.stderr.isatty():
-        print(f"assistant: {args.command} of {len(doc.sentences)} sentences with "
-              f"{assistant.backend.name} ({assistant.backend.model}) …", file=sys.stderr)
+    progress = Progress(sys.stderr, enabled=not args.quiet)
+    assistant.backend = watch(assistant.backend, progress)
+    progress.start(f"{args.command} of {len(doc.sentences)} sentences with "
+                   f"{assistant.backend.name} ({assistant.backend.model})")
     result: Any
-    if args.command == "summarize":
-        result = assistant.summarize(doc)
-    elif args.command == "claims":
-        result = assistant.extract_claims(doc)
-    elif args.command == "questions":
-        result = assistant.verification_questions(doc)
-    else:
-        result = assistant.analyze(doc)
+    try:
+        if args.command == "summarize":
+            result = assistant.summarize(doc)
+        elif args.command == "claims":
+            result = assistant.extract_claims(doc)
+        elif args.command == "questions":
+            result = assistant.verification_questions(doc)
+        else:
+            result = assistant.analyze(doc)
+    finally:
+        progress.stop()
     text = result.model_dump_json(indent=2) + "\n" if args.format == "json" else to_markdown(result)
     _write(text, args.output)
     return EXIT_OK

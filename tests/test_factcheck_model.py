@@ -17,7 +17,7 @@ from assistant.grounding import verify_quote
 from assistant.intake import document_from_text
 
 pytestmark = pytest.mark.slow
-pytest.importorskip("llama_cpp")
+pytest.importorskip("xllamacpp")
 
 ARTICLE = """Harbor Bridge to close for repairs
 

@@ -136,18 +136,6 @@ def grammar_schema(schema: Any) -> Any:
     return out
 
 
-def cpu_flags() -> set[str]:
-    """The CPU feature flags of this machine (Linux `/proc/cpuinfo`; empty elsewhere)."""
-    try:
-        text = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return set()
-    for line in text.splitlines():
-        if line.startswith("flags"):
-            return set(line.split(":", 1)[1].split())
-    return set()
-
-
 @dataclass
 class RawGeneration:
     """One generation straight from the runtime, for measuring our own overhead."""

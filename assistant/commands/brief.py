@@ -1,21 +1,19 @@
 """`assistant brief ARTICLE... [--evidence PATH...] [--format md|html|json] [-o FILE]`.
 
-Progress goes to stderr while the model works: the article, the stage (summary, claims,
-questions, fact-check), model calls so far and the elapsed time. On a terminal one line
-is redrawn; otherwise each stage is printed once, so logs stay readable.
+Progress goes to stderr while the model works, on a terminal only (`assistant.progress`):
+the article, the stage (summary, claims, questions, fact-check), model calls so far and
+the elapsed time.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-import threading
-import time
-from typing import Any, TextIO
+from typing import Any
 
-from ..backends.base import Backend, ChatRequest, ChatResponse
 from ..brief_render import FORMATS, to_html, to_json, to_markdown
 from ..briefing import BriefProgress
+from ..progress import Progress, watch
 
 
 def register(subparsers: Any) -> None:
@@ -33,7 +31,6 @@ def register(subparsers: Any) -> None:
     p.add_argument("--format", choices=FORMATS, default="md", help="output format (default: md)")
     p.add_argument("-o", "--output", help="write here instead of stdout")
     p.add_argument("--max-chars", type=int, default=300_000, help="refuse longer articles")
-    p.add_argument("--quiet", action="store_true", help="no progress display")
     _add_backend(p)
     p.set_defaults(handler=run)
 
@@ -50,117 +47,25 @@ def run(args: argparse.Namespace) -> int:
         if not looks_english(d.text):
             print(f"assistant: warning: {d.source or d.title} does not look like English; "
                   "results may be poor", file=sys.stderr)
-    display = Progress(sys.stderr, live=sys.stderr.isatty(), enabled=not args.quiet)
+    progress = Progress(sys.stderr, enabled=not args.quiet)
     backend = get_backend(args.backend, model=args.model, base_url=args.base_url,
                           timeout=args.timeout, max_retries=args.max_retries)
-    assistant = Assistant(_Watched(backend, display))
-    display.start(f"{assistant.backend.name} ({assistant.backend.model})")
+    assistant = Assistant(watch(backend, progress))
+    progress.start(f"briefing {len(docs)} article(s) with {backend.name} ({backend.model})")
+
+    def stage(p: BriefProgress) -> None:
+        if p.stage == "build":
+            progress.set_where("all articles")
+            progress.set_stage("building the briefing")
+        else:
+            label = p.label if len(p.label) <= 48 else p.label[:47] + "…"
+            progress.set_where(f"[{p.article}/{p.articles}] {label}")
+
     try:
-        briefing = assistant.brief(docs, evidence=args.evidence or None, progress=display.stage)
+        briefing = assistant.brief(docs, evidence=args.evidence or None, progress=stage)
     finally:
-        display.stop()
+        progress.stop(f"briefing of {len(docs)} article(s)"
+                      + (f" → {args.output}" if args.output else ""))
     render = {"md": to_markdown, "html": to_html, "json": to_json}[args.format]
     _write(render(briefing), args.output)
-    display.done(len(docs), args.output)
     return 0
-
-
-class _Watched:
-    """The backend, reporting each model call to the progress display."""
-
-    def __init__(self, inner: Backend, display: Progress) -> None:
-        self.inner = inner
-        self.display = display
-        self.name, self.model, self.base_url = inner.name, inner.model, inner.base_url
-
-    def complete(self, request: ChatRequest) -> ChatResponse:
-        self.display.call(request)
-        return self.inner.complete(request)
-
-    async def acomplete(self, request: ChatRequest) -> ChatResponse:
-        self.display.call(request)
-        return await self.inner.acomplete(request)
-
-    def count_tokens(self, text: str) -> int:
-        return self.inner.count_tokens(text)
-
-
-_SPIN = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
-_STEP_NAMES = {"summarize": "summary", "summary_reduce": "summary (merging chunks)",
-               "claims": "claims", "questions": "verification questions"}
-
-
-class Progress:
-    """Which article and stage is running, and for how long (stderr)."""
-
-    def __init__(self, out: TextIO, *, live: bool, enabled: bool = True) -> None:
-        self.out, self.live, self.enabled = out, live, enabled
-        self.started = time.monotonic()
-        self.where = ""
-        self.step = ""
-        self.calls = 0
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def _elapsed(self) -> str:
-        s = int(time.monotonic() - self.started)
-        return f"{s // 60}:{s % 60:02d}"
-
-    def start(self, model: str) -> None:
-        if not self.enabled:
-            return
-        self.started = time.monotonic()
-        print(f"assistant: briefing with {model}", file=self.out, flush=True)
-        if self.live:
-            self._thread = threading.Thread(target=self._tick, daemon=True)
-            self._thread.start()
-
-    def stage(self, p: BriefProgress) -> None:
-        with self._lock:
-            if p.stage == "build":
-                self.where, self.step = "all articles", "building the briefing"
-            else:
-                label = p.label if len(p.label) <= 48 else p.label[:47] + "…"
-                self.where = f"[{p.article}/{p.articles}] {label}"
-                self.step = "analysing" if p.stage == "analyze" else "fact-checking"
-        self._print_step()
-
-    def call(self, request: ChatRequest) -> None:
-        names = [part.split("@")[0] for part in request.prompt.split("+") if part]
-        step = next((_STEP_NAMES.get(n, n) for n in names if n not in ("article", "reask")), "")
-        with self._lock:
-            self.calls += 1
-            changed = step and step != self.step
-            if changed:
-                self.step = step
-        if changed:
-            self._print_step()
-
-    def _print_step(self) -> None:
-        if self.enabled and not self.live:
-            print(f"assistant: {self.where} · {self.step} · {self._elapsed()}", file=self.out, flush=True)
-
-    def _line(self, spin: str) -> str:
-        with self._lock:
-            return f"{spin} {self.where} · {self.step} · {self.calls} model calls · {self._elapsed()}"
-
-    def _tick(self) -> None:
-        n = 0
-        while not self._stop.wait(0.2):
-            self.out.write("\r\033[K" + self._line(_SPIN[n % len(_SPIN)]))
-            self.out.flush()
-            n += 1
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-            self.out.write("\r\033[K")
-            self.out.flush()
-
-    def done(self, articles: int, output: str | None) -> None:
-        if self.enabled:
-            where = f" → {output}" if output else ""
-            print(f"assistant: briefing of {articles} article(s) in {self._elapsed()} "
-                  f"({self.calls} model calls){where}", file=self.out, flush=True)

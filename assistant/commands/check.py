@@ -84,6 +84,16 @@ def _assistant(args: argparse.Namespace) -> Any:
                      timeout=args.timeout, max_retries=args.max_retries)
 
 
+def _progress(assistant: Any, args: argparse.Namespace, what: str) -> Any:
+    """A progress display on stderr wired to `assistant`'s backend (off with --quiet)."""
+    from ..progress import Progress, watch
+
+    progress = Progress(sys.stderr, enabled=not args.quiet and not getattr(args, "checks_only", False))
+    assistant.backend = watch(assistant.backend, progress)
+    progress.start(f"{what} with {assistant.backend.name} ({assistant.backend.model})")
+    return progress
+
+
 def run_check_summary(args: argparse.Namespace) -> int:
     from ..api import Assistant
     from ..backends import FakeBackend
@@ -100,7 +110,8 @@ def run_check_summary(args: argparse.Namespace) -> int:
     summary = _read_summary(args.summary)
     # --checks-only never touches a model, so it needs none installed.
     assistant = Assistant(FakeBackend()) if args.checks_only else _assistant(args)
-    report = assistant.check_summary(doc, summary, use_model=not args.checks_only)
+    with _progress(assistant, args, f"checking a summary against {len(doc.sentences)} sentences"):
+        report = assistant.check_summary(doc, summary, use_model=not args.checks_only)
     _write(report.model_dump_json(indent=2) + "\n" if args.format == "json"
            else faithfulness_md(report), args.output)
     return 0
@@ -119,8 +130,10 @@ def run_check(args: argparse.Namespace) -> int:
     target: Any = args.claim or load_document(args.article, published=args.date,
                                               max_chars=args.max_chars)
     # fact_check reads the evidence before any model call: a bad path fails fast.
-    report = _assistant(args).fact_check(target, args.evidence, cove=args.cove,
-                                         top_k=args.top_k, published=args.date)
+    assistant = _assistant(args)
+    with _progress(assistant, args, "fact-checking against the evidence"):
+        report = assistant.fact_check(target, args.evidence, cove=args.cove,
+                                      top_k=args.top_k, published=args.date)
     _write(report.model_dump_json(indent=2) + "\n" if args.format == "json"
            else factcheck_md(report), args.output)
     return 0
