@@ -90,6 +90,10 @@ class CassetteFile(BaseModel):
     model: str = Field(description="Model name the keys were computed with.")
     base_url: str | None = Field(None, description="Endpoint the keys were computed with.")
     recorded_at: str = Field("", description="UTC time of the last recording session.")
+    # The claims prompt carries speaker hints from the deterministic signals, which differ
+    # between the spaCy parse and the regex fallback: a replay needs the same method.
+    signals: str = Field("spacy", description="Signal method (spacy or regex) the prompts were "
+                                              "rendered with; files from before the field: spacy.")
     token_counts: dict[str, int] = Field(default_factory=dict,
                                          description="sha16 of a text -> backend token count.")
     exchanges: list[Exchange] = Field(default_factory=list, description="Sorted by item, seq.")
@@ -171,6 +175,17 @@ def explain_miss(request: ChatRequest, item: str, candidates: Sequence[Exchange]
     return reasons or ["same templates, messages and parameters, but another backend/model key"]
 
 
+def current_signals() -> str:
+    """The signal method this install renders prompts with."""
+    from assistant.signals import spacy_available
+
+    return "spacy" if spacy_available() else "regex"
+
+
+class SignalsMismatch(UserError):
+    """The cassette was recorded with another signal method than this install has."""
+
+
 class CassetteBackend:
     """A `Backend` that records exchanges to, or replays them from, a cassette file."""
 
@@ -192,6 +207,12 @@ class CassetteBackend:
         self.name: str = self.file.backend
         self.model: str = self.file.model
         self.base_url: str | None = self.file.base_url
+        if mode == "replay" and self.path.exists() and self.file.signals != current_signals():
+            raise SignalsMismatch(
+                f"{self.path.name} was recorded with {self.file.signals} signals but this install "
+                f"has {current_signals()}: its prompts would differ"
+                + (" (install the nlp extra: pip install 'newsfact-assistant[nlp]')"
+                   if self.file.signals == "spacy" else "; re-record it"))
         self._by_key = {e.key: e for e in self.file.exchanges}
         self._item = _FALLBACK_ITEM
         self._seq = 0
@@ -230,7 +251,7 @@ class CassetteBackend:
         if not kept:  # every item was run this session: counts nobody asked for are stale
             counts = {k: v for k, v in counts.items() if k in self._counted}
         self.file = self.file.model_copy(update={
-            "exchanges": exchanges,
+            "exchanges": exchanges, "signals": current_signals(),
             "token_counts": dict(sorted(counts.items())),
             "recorded_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()})
         self.path.parent.mkdir(parents=True, exist_ok=True)

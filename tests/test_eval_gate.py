@@ -24,6 +24,7 @@ from evals import (
     load_thresholds,
     run_suite,
 )
+from evals.cassette import SignalsMismatch
 from evals.results import RunResult
 
 CASSETTE = default_path("fixtures")
@@ -34,7 +35,11 @@ RERECORD = "assistant eval run --suite fixtures --backend embedded --record"
 def run() -> RunResult:
     assert CASSETTE.is_file(), f"no committed cassette at {CASSETTE}; record it with: {RERECORD}"
     try:
-        return run_suite(load_suite("fixtures"), CassetteBackend(None, CASSETTE, "replay"),
+        backend = CassetteBackend(None, CASSETTE, "replay")
+    except SignalsMismatch as exc:  # a `.[dev]`-only install has no spaCy: the gate needs it
+        pytest.skip(str(exc))
+    try:
+        return run_suite(load_suite("fixtures"), backend,
                          rerecord=RERECORD)
     except CassetteMiss as miss:
         pytest.fail(f"the committed cassette no longer matches the pipeline "

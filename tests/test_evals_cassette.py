@@ -178,3 +178,18 @@ async def test_async_replay(tmp_path: Path, doc) -> None:  # type: ignore[no-unt
     rec = CassetteBackend(fake, tmp_path / "d.json", "record")
     assert (await rec.acomplete(request)).text == "{}"
     assert rec.recorded == 1
+
+
+def test_signal_method_is_recorded_and_a_mismatch_is_refused(tmp_path: Path, doc,  # type: ignore[no-untyped-def]
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    import evals.cassette as cassette_module
+    from evals.cassette import SignalsMismatch, current_signals
+
+    path = tmp_path / "c.json"
+    _record(path, doc)
+    recorded = json.loads(path.read_text())["signals"]
+    assert recorded == current_signals()
+    other = "regex" if recorded == "spacy" else "spacy"
+    monkeypatch.setattr(cassette_module, "current_signals", lambda: other)
+    with pytest.raises(SignalsMismatch, match=f"recorded with {recorded} signals but this install has {other}"):
+        CassetteBackend(None, path, "replay")
