@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 import random
 import sys
 import unicodedata
@@ -478,3 +479,38 @@ def test_html_parser_failure_is_one_line(monkeypatch: pytest.MonkeyPatch) -> Non
     with pytest.raises(InputError, match="could not parse the HTML page") as err:
         document_from_text(HTML_PAGE)
     assert "\n" not in str(err.value)
+
+
+NEWS_PAGE = Path(__file__).resolve().parent / "data" / "news-page.html"
+
+
+def test_html_cleaning_dependency_is_installed() -> None:
+    """lxml moved its HTML cleaner out (lxml_html_clean); without it every HTML page fails."""
+    import lxml.html.clean  # noqa: F401  (imports lxml_html_clean under the hood)
+    import lxml_html_clean  # noqa: F401
+
+
+def test_full_news_page_keeps_the_article_and_drops_the_site(monkeypatch: pytest.MonkeyPatch,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    doc = load_document(NEWS_PAGE)
+    assert doc.title == "Riverside council approves flood barrier after decade of delays"
+    assert (doc.published, doc.published_source) == (dt.date(2025, 3, 11), "html")
+    for phrase in ("voted 9-4 on Tuesday night", "£48 million", "That ends now,\" said council leader",
+                   "£12 million funding gap", "\"under review\"", "410 people were evacuated"):
+        assert phrase in doc.text, phrase
+    for chrome in ("cookies", "Subscribe", "Comments (37)", "©", "alert(", "Related", "Sign up",
+                   "Breaking:", "dataLayer", "river_resident"):
+        assert chrome not in doc.text, chrome
+    assert len(doc.sentences) == 8
+
+    from test_api_fake import responder
+
+    import assistant.api as api
+    from assistant import cli
+    from assistant.backends.fake import FakeBackend
+
+    monkeypatch.setattr(api, "get_backend", lambda *a, **k: FakeBackend(default=responder))
+    assert cli.main(["summarize", str(NEWS_PAGE), "--format", "json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["headline"] and out["key_points"]
+    assert {i for p in out["key_points"] for i in p["sentence_ids"]} <= {f"S{n}" for n in range(1, 9)}
