@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import re
 import warnings
+from collections import Counter
 from functools import cache
 from typing import Any, Literal
 
@@ -386,6 +387,23 @@ def _resolve(n: int, s: Sentence, m: Mention, index: SpeakerIndex) -> tuple[str 
     return speaker or None, role
 
 
+
+_PARAGRAPHS: tuple[Any, Counter[int]] | None = None
+
+
+def _paragraph_sizes(sentences: Any) -> Counter[int]:
+    """Sentences per paragraph, counted once per sentence list (not once per sentence:
+    that made a 1 MB article quadratic). The cache holds the list it counted, so its id
+    cannot be reused while cached."""
+    global _PARAGRAPHS
+    cached = _PARAGRAPHS
+    if cached is not None and cached[0] is sentences:
+        return cached[1]
+    sizes = Counter(o.paragraph for o in sentences)
+    _PARAGRAPHS = (sentences, sizes)
+    return sizes
+
+
 def _signals(doc: Document, n: int, s: Sentence, p: _Parsed, index: SpeakerIndex,
              method: Method, weights: ScoreWeights) -> SentenceSignals:
     text = s.text
@@ -400,7 +418,7 @@ def _signals(doc: Document, n: int, s: Sentence, p: _Parsed, index: SpeakerIndex
     named = {e.text for e in p.entities if e.label in NAMED_LABELS or e.label == "NAME"}
     central = [x for x in numbers if x.central]
     dates = specific_dates(text) + [text[a:b] for a, b in date_ents if re.search(r"\d", text[a:b])]
-    alone = sum(1 for o in doc.sentences if o.paragraph == s.paragraph) == 1
+    alone = _paragraph_sizes(doc.sentences)[s.paragraph] == 1
     heading = alone and not re.search(r"[.!?…:\"”\u2019)]\s*$", text) and len(text.split()) <= 20
     opinion = _FIRST_PERSON.findall(text) + _OUGHT.findall(text)
     if not central and not dates and not named:
