@@ -27,6 +27,8 @@ def fmt_value(value: float | None, unit: str = "rate") -> str:
     if unit in ("count", "tokens"):
         return f"{value:,.1f}" if value < 100 else f"{value:,.0f}"
     if unit == "seconds":
+        if 0 < value < 0.1:  # per-sentence costs of model-free suites
+            return f"{value * 1000:.2g}ms"
         return f"{value:,.1f}s" if value < 1000 else f"{value:,.0f}s"
     return f"{value:.3f}"
 

@@ -128,7 +128,7 @@ def read_labelled(path: str | Path, task: Task, *, group_by: str = "group",
     return LabelledRows(rows, labels, groups, features, extractor, fitted_on, texts)
 
 
-def fit_profile(data: LabelledRows, task: Task, model: str, *, folds: int = 5, l2: float = 1e-3,
+def fit_profile(data: LabelledRows, task: Task, model: str, *, folds: int = 5, l2: float = 0.1,
                 resamples: int = 1000, seed: int = 0, notes: Sequence[str] = ()) -> Profile:
     """Grouped cross-validation for the dev scores, then the final fit on every row, its
     threshold chosen for balanced accuracy on those rows."""

@@ -63,7 +63,7 @@ class CrossValidation(BaseModel):
 
 
 def cross_validate(rows: Sequence[Row], labels: Sequence[int], groups: Sequence[str],
-                   features: Sequence[str], *, k: int = 5, l2: float = 1e-3,
+                   features: Sequence[str], *, k: int = 5, l2: float = 0.1,
                    class_weight: ClassWeight = "balanced") -> CrossValidation:
     folds = grouped_folds(groups, k)
     probs, preds, fold_of = [0.0] * len(rows), [0] * len(rows), [0] * len(rows)

@@ -85,7 +85,7 @@ def _merge(rows: Sequence[Row], labels: Sequence[int], features: Sequence[str],
 
 
 def fit_logistic(rows: Sequence[Row], labels: Sequence[int], features: Sequence[str], *,
-                 l2: float = 1e-3, class_weight: ClassWeight = "balanced",
+                 l2: float = 0.1, class_weight: ClassWeight = "balanced",
                  max_iter: int = 100, tol: float = 1e-7) -> LogisticFit:
     """Minimise mean weighted log-loss + `l2`/2 * sum((w_j sd_j)^2) over `rows` (a missing
     feature is 0). Without a penalty on separable data the weights grow without bound:

@@ -33,10 +33,13 @@ def register(subparsers: Any) -> None:
                    help="model the profile applies to (default: the embedded model)")
     p.add_argument("--out", type=Path, help="profile file (default: the user profile folder)")
     p.add_argument("--folds", type=int, default=5, help="grouped cross-validation folds (default 5)")
-    p.add_argument("--l2", type=float, default=1e-3, help="L2 penalty on standardised weights")
+    p.add_argument("--l2", type=float, default=0.1,
+                   help="L2 penalty on the standardised weights (default 0.1)")
     p.add_argument("--method", choices=["auto", "spacy", "regex"], default="auto",
                    help="checkworthiness feature extractor (default: spaCy when installed)")
     p.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples for the intervals")
+    p.add_argument("--note", action="append", default=[], metavar="TEXT",
+                   help="a caveat stored in the profile (repeatable)")
     p.set_defaults(handler=run_calibrate)
 
 
@@ -64,7 +67,8 @@ def run_calibrate(args: argparse.Namespace) -> int:
         raise UserError("--l2 must not be negative")
     data = read_labelled(args.data, args.task, group_by=args.group_by, method=args.method)
     model = args.model or DEFAULT_MODEL
-    profile = fit_profile(data, args.task, model, folds=args.folds, l2=args.l2, resamples=args.resamples)
+    profile = fit_profile(data, args.task, model, folds=args.folds, l2=args.l2, resamples=args.resamples,
+                          notes=args.note)
     out = args.out or user_profile_dir() / profile_filename(args.task, model, profile.extractor)
     save_profile(profile, out)
     d = profile.dev
