@@ -337,12 +337,21 @@ def regex_mention(text: str) -> Mention | None:
     return min(found, key=lambda f: (f[0], f[1]))[2] if found else None
 
 
+# Capitalised, but dates rather than names: spaCy tags them DATE, so must the fallback.
+_CALENDAR = frozenset({"Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday",
+                       "Sunday", "January", "February", "March", "April", "May", "June", "July",
+                       "August", "September", "October", "November", "December"})
+
+
 def regex_names(text: str) -> list[tuple[int, int]]:
     """Spans of capitalised name sequences (regex stand-in for named entities)."""
     spans = []
     for m in re.finditer(rf"(?<![\w\u2019']){NAME_RE}", text):
         name, start = _lead_trim(m.group(0), m.start())
-        if name.split()[0] in TITLE_WORDS and len(name.split()) == 1:
+        words = name.split()
+        if words[0] in TITLE_WORDS and len(words) == 1:
+            continue
+        if all(w.rstrip("s") in _CALENDAR or w in _CALENDAR for w in words):
             continue
         spans.append((start, start + len(name)))
     return spans

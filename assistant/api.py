@@ -154,7 +154,7 @@ class Assistant(_Base):
         return run(step, self.backend, prov).model_copy(update={"provenance": prov})
 
     def fact_check(self, article_or_claims: Article | ClaimList | Sequence[Claim | str],
-                   evidence: Sequence[EvidenceInput] | EvidenceInput, *, cove: bool = False,
+                   evidence: Sequence[EvidenceInput] | EvidenceInput | EvidenceSet, *, cove: bool = False,
                    top_k: int = 3, published: dt.date | None = None,
                    **meta: Any) -> FactCheckReport:
         """Verdicts on an article's claims (or on given claims) against `evidence` documents."""
@@ -234,7 +234,7 @@ class AsyncAssistant(_Base):
         return (await arun(step, self.backend, prov)).model_copy(update={"provenance": prov})
 
     async def fact_check(self, article_or_claims: Article | ClaimList | Sequence[Claim | str],
-                         evidence: Sequence[EvidenceInput] | EvidenceInput, *, cove: bool = False,
+                         evidence: Sequence[EvidenceInput] | EvidenceInput | EvidenceSet, *, cove: bool = False,
                          top_k: int = 3, published: dt.date | None = None,
                          **meta: Any) -> FactCheckReport:
         plan = _fact_check_plan(self, article_or_claims, evidence, cove, top_k, published, meta)

@@ -66,9 +66,14 @@ def _folder_files(folder: Path, limit: int) -> list[Path]:
     return files
 
 
-def load_evidence(items: Sequence[EvidenceInput], *, max_documents: int = MAX_DOCUMENTS,
+def load_evidence(items: Sequence[EvidenceInput] | EvidenceSet, *, max_documents: int = MAX_DOCUMENTS,
                   max_chars: int = MAX_CHARS) -> EvidenceSet:
-    """Load, segment and de-duplicate evidence; raise `InputError` when none is usable."""
+    """Load, segment and de-duplicate evidence; raise `InputError` when none is usable.
+
+    An `EvidenceSet` already loaded is returned as it is.
+    """
+    if isinstance(items, EvidenceSet):
+        return items
     if isinstance(items, str | Path | Document):
         items = [items]
     if not items:

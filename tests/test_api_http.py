@@ -9,7 +9,7 @@ from typing import Any
 from openai_server import Fault, OpenAIServer, Reply
 from test_api_fake import responder
 
-from assistant import AsyncAssistant, Assistant
+from assistant import Assistant, AsyncAssistant
 from assistant.backends.base import ChatRequest, Message
 from assistant.backends.openai_compat import OpenAIBackend
 from assistant.grounding import verify_quote

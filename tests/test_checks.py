@@ -8,6 +8,10 @@ from assistant._numbers import find_numbers
 from assistant.check_schemas import MismatchKind
 from assistant.checks import Reference, check_text, entity_variants_match, numbers_match
 from assistant.intake import document_from_text
+from assistant.signals import spacy_available
+
+# Expectations of spaCy-quality NER and roles; the regex fallback is tested on its own.
+NEEDS_SPACY = pytest.mark.skipif(not spacy_available(), reason="needs spaCy and en_core_web_sm (the nlp extra)")
 
 ARTICLE = """Harbor Bridge to close for repairs
 
@@ -115,7 +119,8 @@ def test_entity_variants(entity: str, found: bool, ref: Reference) -> None:
     ("Mayor Jane Smith backed the closure.", []),
     ("Mayor John Smith backed the closure.", [MismatchKind.entity]),
     ("British firm Arup will lead the work.", []),
-    ("German firm Siemens will lead the work.", [MismatchKind.entity, MismatchKind.entity]),
+    pytest.param("German firm Siemens will lead the work.", [MismatchKind.entity, MismatchKind.entity],
+                 marks=NEEDS_SPACY),  # "German" is a NORP entity only to spaCy
 ])
 def test_entities_in_text(text: str, expected: list[MismatchKind], ref: Reference) -> None:
     assert kinds(text, ref) == expected

@@ -121,6 +121,7 @@ def run_check(args: argparse.Namespace) -> int:
     from ..check_render import factcheck_md
     from ..cli import _write
     from ..errors import UserError
+    from ..evidence import load_evidence
     from ..intake import load_document
 
     if bool(args.article) == bool(args.claim):
@@ -130,9 +131,11 @@ def run_check(args: argparse.Namespace) -> int:
     target: Any = args.claim or load_document(args.article, published=args.date,
                                               max_chars=args.max_chars)
     # fact_check reads the evidence before any model call: a bad path fails fast.
+    # Evidence before the backend: a bad evidence path fails fast, whatever is installed.
+    evidence = load_evidence(args.evidence)
     assistant = _assistant(args)
     with _progress(assistant, args, "fact-checking against the evidence"):
-        report = assistant.fact_check(target, args.evidence, cove=args.cove,
+        report = assistant.fact_check(target, evidence, cove=args.cove,
                                       top_k=args.top_k, published=args.date)
     _write(report.model_dump_json(indent=2) + "\n" if args.format == "json"
            else factcheck_md(report), args.output)
