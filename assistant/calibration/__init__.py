@@ -74,7 +74,7 @@ def _label(value: object, where: str) -> int:
     if isinstance(value, bool):
         return int(value)
     if value in (0, 1, "0", "1"):
-        return int(value)  # type: ignore[arg-type]
+        return int(value)
     raise InputError(f"{where}: label must be 0 or 1 (or true/false), got {value!r}")
 
 
@@ -149,8 +149,9 @@ def fit_profile(data: LabelledRows, task: Task, model: str, *, folds: int = 5, l
 
 
 def score_row(profile: Profile, row: dict[str, float], *, default_used: bool = False,
-              shown: int = SHOWN_EFFECTS) -> CalibratedScore:
-    fit = profile.fit()
+              shown: int = SHOWN_EFFECTS, fit: LogisticFit | None = None) -> CalibratedScore:
+    """The profile's probability and decision for one feature row, with its largest effects."""
+    fit = fit or profile.fit()
     p = fit.probability(row)
     effects = [FeatureEffect(feature=f, value=round(v, 4), log_odds=round(e, 4))
                for f, v, e in fit.contributions(row)[:shown]]
@@ -168,8 +169,9 @@ def checkworthiness_scores(doc: Document, signals: Sequence[SentenceSignals], *,
     choice = find_profile("checkworthiness", model, extractor_name(signals[0].method), directory=directory)
     if choice is None:
         return {}
+    fit = choice.profile.fit()
     return {s.sentence_id: score_row(choice.profile, sentence_features(s, doc.sentence(s.sentence_id).text),
-                                     default_used=choice.default_used)
+                                     default_used=choice.default_used, fit=fit)
             for s in signals}
 
 

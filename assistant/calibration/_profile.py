@@ -89,7 +89,7 @@ class Profile(BaseModel):
         return cls(weights=dict(zip(fit.features, fit.weights, strict=True)), intercept=fit.intercept,
                    means=dict(zip(fit.features, fit.means, strict=True)),
                    scales=dict(zip(fit.features, fit.scales, strict=True)), l2=fit.l2,
-                   class_weight=fit.class_weight, **fields)  # type: ignore[arg-type]
+                   class_weight=fit.class_weight, **fields)
 
 
 class ProfileChoice(BaseModel):
