@@ -12,6 +12,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+from assistant.prompts import load_prompt
+
 _TOWNS = ["Riverton", "Lakemoor", "Port Alder", "Fairhaven", "Eastbrook", "Millbridge",
           "Stonebury", "Westfield"]
 _PEOPLE = [("Maria Okafor", "transport commissioner"), ("Desmond Ruiz", "council member"),
@@ -67,5 +69,13 @@ def title_of(body: Any) -> str | None:
     """The article title a chat-completion request body is about."""
     if not isinstance(body, dict) or not body.get("messages"):
         return None
-    m = _TITLE.search(str(body["messages"][0].get("content", "")))
+    m = _TITLE.search("\n".join(str(x.get("content", "")) for x in body["messages"]))
     return m.group(1) if m else None
+
+
+def split_turn(text: str) -> tuple[str, str]:
+    """(article block, task) of a user turn that opens with the delimited article
+    (prompts/article.prompt); ("", text) for a turn without one."""
+    end = load_prompt("article").markers[-1]
+    head, sep, tail = text.partition(f"\n{end}")
+    return (head, tail.lstrip("\n")) if sep else ("", text)

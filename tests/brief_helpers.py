@@ -22,7 +22,7 @@ def responder(request: ChatRequest) -> dict[str, Any]:
     passes the grounding check on any article."""
     out = _base(request)
     if "headline" in out:
-        m = re.search(r"^Title: (.*)$", request.messages[0].content, re.MULTILINE)
+        m = re.search(r"^Title: (.*)$", request.messages[1].content, re.MULTILINE)
         title = m.group(1) if m else "Untitled"
         out["headline"] = " ".join(title.split()[:12])
         out["tldr"] = title

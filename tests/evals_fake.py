@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from articles import split_turn
+
 from assistant.backends.base import ChatRequest
 
 
@@ -40,7 +42,7 @@ def fill(schema: dict[str, Any], prefer: tuple[str, ...], ids: list[int]) -> Any
 
 def respond(request: ChatRequest) -> dict[str, Any]:
     sentences = _sentences(request)
-    task = request.messages[-1].content
+    _, task = split_turn(request.messages[-1].content)
     if request.schema_name == "SummaryDraft":
         body = sorted(sentences)[2:6] or sorted(sentences)
         points = [{"text": _words(sentences[n], 14), "ids": [n]} for n in body]

@@ -36,6 +36,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from articles import split_turn
 from openai_server import (
     Action,
     Delay,
@@ -71,19 +72,23 @@ def _messages(body: Any) -> list[dict[str, Any]]:
 
 def draft_responder(body: Any) -> str:
     """A well-behaved stand-in model: valid, grounded drafts for every pipeline prompt
-    (summary, reduce, claims, questions; fact-check stances always "supports")."""
+    (summary, reduce, claims, questions; fact-check stances always "supports", summary
+    sentences always "supported"). It reads
+    the article from the first user turn, as the pipeline sends it."""
     messages = _messages(body)
     if not messages:
         return "{}"
-    first = str(messages[0].get("content", ""))
-    if "partial summaries" in first:
-        points = re.findall(r"^(\d+)\. ", str(messages[1].get("content", "")), re.MULTILINE)
-        title = re.search(r"^Title: (.*)$", str(messages[1].get("content", "")), re.MULTILINE)
+    system = str(messages[0].get("content", ""))
+    turn = str(messages[1].get("content", "")) if len(messages) > 1 else ""
+    if "partial summaries" in system:
+        points = re.findall(r"^(\d+)\. ", turn, re.MULTILINE)
+        title = re.search(r"^Title: (.*)$", turn, re.MULTILINE)
         words = (title.group(1) if title else "Summary").split()[:8]
         return json.dumps({"headline": " ".join(words), "tldr": " ".join(words),
                            "keep": [int(p) for p in points[:3]] or [1]})
-    sentences = {int(k): v for k, v in _SENTENCE.findall(first)}
-    task = str(messages[1].get("content", "")) if len(messages) > 1 else ""
+    # Per-article calls open their first user turn with the delimited article.
+    article, task = split_turn(turn)
+    sentences = {int(k): v for k, v in _SENTENCE.findall(article)}
     if task.startswith("EVIDENCE:"):  # fact-check stance of one evidence sentence
         return json.dumps({"stance": "supports"})
     if "Summarise" in task:
@@ -93,6 +98,9 @@ def draft_responder(body: Any) -> str:
         lead = " ".join(sentences[keys[0]].split()[:10]) if keys else "News"
         return json.dumps({"headline": lead[:100], "tldr": lead[:400], "key_points": points,
                            "who": None, "when": None, "where": None, "why": None})
+    if "SUMMARY SENTENCE:" in task:  # faithfulness of one summary sentence
+        cited = [int(n) for n, _ in _SENTENCE.findall(task)][:1]
+        return json.dumps({"changed": "", "label": "supported", "error": "none", "ids": cited})
     if "may contain claims" in task:
         claims = [{"id": int(n), "claim": sentences.get(int(n), text)[:150],
                    "type": "statistic", "speaker": None, "checkworthy": True, "quote": None}

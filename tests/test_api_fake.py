@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from articles import split_turn
 
 from assistant import Assistant, AsyncAssistant, FakeBackend, OutputValidationError, to_markdown
 from assistant.backends.base import ChatRequest
@@ -22,9 +23,8 @@ def _numbers(text: str) -> list[int]:
 
 def responder(request: ChatRequest) -> dict[str, Any]:
     """A stand-in model: cites plausible sentences, and makes some classic mistakes."""
-    article = request.messages[0].content
+    article, task = split_turn(request.messages[1].content)
     sentences = dict(re.findall(r"^\[(\d+)\] (.*)$", article, re.MULTILINE))
-    task = request.messages[1].content
     if "Summarise" in task:
         keys = [int(k) for k, v in sentences.items() if not v.startswith(("He ", "She "))]
         first = keys[2:7] if len(keys) >= 7 else keys
@@ -105,7 +105,7 @@ def test_long_article_is_map_reduced_with_global_ids(doc) -> None:  # type: igno
     assert summary.provenance is not None and summary.provenance.chunks > 1
     calls = [r for r in fake.requests if "Summarise" in r.messages[-1].content]
     assert len(calls) == summary.provenance.chunks
-    later = _numbers(calls[1].messages[0].content)
+    later = _numbers(calls[1].messages[1].content)
     assert later[0] > 1, "sentence numbers stay global in later chunks"
     assert summary.headline == "Harbor bridge closure"
     for kp in summary.key_points:
@@ -179,7 +179,7 @@ def test_markdown_escapes_html_in_every_article_and_model_field() -> None:
     def answer(request: ChatRequest) -> str:
         import json as _json
 
-        task = request.messages[-1].content
+        _, task = split_turn(request.messages[-1].content)
         if "Summarise" in task:
             return _json.dumps({"headline": f"H {HOSTILE}", "tldr": f"T {HOSTILE}",
                                 "key_points": [{"text": f"K {HOSTILE}", "ids": [2]}],

@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 import pytest
+from articles import split_turn
 
 from assistant import Assistant, AsyncAssistant, FakeBackend, InputError
 from assistant.backends.base import ChatRequest
@@ -41,7 +42,7 @@ def doc():  # type: ignore[no-untyped-def]
 def judge_by_keyword(request: ChatRequest) -> dict[str, Any]:
     """A stand-in judge: 'not supported' when the sentence mentions 'rose', else supported,
     citing the first candidate listed."""
-    task = request.messages[-1].content
+    _, task = split_turn(request.messages[-1].content)
     sentence = re.search(r"SUMMARY SENTENCE: (.*)", task)
     first = re.search(r"^\[(\d+)\]", task, re.MULTILINE)
     assert sentence and first
@@ -85,7 +86,7 @@ def test_each_sentence_gets_a_label_ids_and_exact_quotes(doc) -> None:  # type: 
     # one call per summary sentence, all on the same article prefix (KV cache reuse)
     assert len(fake.requests) == 3
     assert len({r.messages[0].content for r in fake.requests}) == 1
-    assert "[2] The city council voted" in fake.requests[0].messages[0].content
+    assert "[2] The city council voted" in fake.requests[0].messages[1].content
     assert report.provenance is not None and {"faithfulness", "article"} <= {
         p.name for p in report.provenance.prompts}
     assert FaithfulnessReport.model_validate_json(report.model_dump_json()) == report

@@ -43,7 +43,11 @@ def test_valid_first_answer(doc: Any) -> None:
     assert result.attempts == 1 and result.usage.calls == 1
     request = fake.requests[0]
     assert request.json_schema is not None and request.json_schema["type"] == "object"
-    assert request.messages[0].role == "system" and "[1] Mayor Ana Ruiz" in request.messages[0].content
+    assert [m.role for m in request.messages] == ["system", "user"]
+    assert "Ana Ruiz" not in request.messages[0].content, "the article is not in the system role"
+    turn = request.messages[1].content
+    assert turn.startswith("BEGIN UNTRUSTED ARTICLE") and "[1] Mayor Ana Ruiz" in turn
+    assert turn.index("END UNTRUSTED ARTICLE") < turn.index("may contain claims")
     assert [r.name for r in result.prompts] == ["article", "claims", "reask"]
 
 
@@ -64,8 +68,8 @@ def test_bad_answer_is_re_asked_with_the_error(doc: Any, name: str, bad: Any, ex
     reask = fake.requests[1].messages
     assert reask[-2].role == "assistant" and reask[-2].content == (bad if isinstance(bad, str) else json.dumps(bad))
     assert reask[-1].role == "user" and expected in reask[-1].content
-    # the article prefix is unchanged, so a prefix cache still applies
-    assert reask[0] == fake.requests[0].messages[0]
+    # the system message and the article turn are unchanged, so a prefix cache still applies
+    assert reask[:2] == fake.requests[0].messages[:2]
 
 
 def test_quote_with_other_quote_marks_and_case_is_accepted(doc: Any) -> None:
