@@ -5,7 +5,13 @@ spokeswoman" -> the most recent matching person).
 Two stages. `spacy_mention` / `regex_mention` look at one sentence and return the raw
 `Mention` (the words that name the speaker, the verb, a role written next to the name).
 `SpeakerIndex` then sees the whole article and turns each mention into a speaker name.
-Gender is never used: translated articles get pronouns wrong ("Psaki ... his appearance").
+
+Gender and role must agree: "the spokeswoman" is never a person the article calls a
+spokesman, and a role noun prefers a person whose stated role is the same office
+("spokeswoman" ~ "press secretary"). A person's gender is known from a gendered role noun
+or honorific (strong), else from the pronouns of sentences naming only them, when those
+all agree: translated articles get pronouns wrong ("Psaki ... for her part", later "his
+appearance"), so mixed pronouns leave the gender unknown rather than deciding it.
 """
 
 from __future__ import annotations
@@ -81,7 +87,7 @@ PLACES = words(
 "Kiev Kyiv Moscow Washington Beijing London Paris Berlin Brussels Geneva Vienna Crimea Minsk "
     "Tehran Ankara Warsaw Rome Madrid Tokyo Kremlin Pentagon Brest Donbas Donbass"
 )
-NAME_RE = r"(?:[A-Z][\w\u2019'\-]+|[A-Z]\.)(?:\s+(?:[A-Z][\w\u2019'\-]+|[A-Z]\.|de|van|von|al|bin))*(?<![\s.])"
+NAME_RE = r"(?:[A-Z][\w\u2019'\-]+|[A-Z]\.)(?:\s+(?:[A-Z][\w\u2019'\-]+|[A-Z]\.|(?:de|van|von|al|bin)\b))*(?<![\s.])"
 
 
 class Mention(BaseModel):
@@ -337,6 +343,20 @@ def regex_mention(text: str) -> Mention | None:
     return min(found, key=lambda f: (f[0], f[1]))[2] if found else None
 
 
+_CUE = re.compile(rf"\b(?:{_SAY_FORMS}|according to|quoted|in a statement|sources?)\b|[“”\"«»]", re.I)
+
+
+def has_attribution_cue(text: str) -> bool:
+    """Does the sentence credit anyone (a say-verb, "according to") or quote anyone?
+
+    A speaker offered for a sentence without a cue (a model carrying the previous
+    sentence's speaker over) is not the sentence's: it states the fact in the article's
+    voice. Quotation marks count, so a quote continued from the sentence before keeps its
+    speaker.
+    """
+    return bool(_CUE.search(text))
+
+
 # Capitalised, but dates rather than names: spaCy tags them DATE, so must the fallback.
 _CALENDAR = frozenset({"Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday",
                        "Sunday", "January", "February", "March", "April", "May", "June", "July",
@@ -366,8 +386,53 @@ class PersonMention(BaseModel):
     start: int = Field(description="Offset of the mention in Document.text.")
 
 
+Gender = Literal["f", "m"]
+# Role nouns and honorifics that state a gender; "spokesperson", "chair" state none.
+_GENDERED = {
+    "f": words("spokeswoman chairwoman congresswoman businesswoman councilwoman "
+               "policewoman queen mrs ms miss madam"),
+    "m": words("spokesman chairman congressman businessman councilman policeman king mr sir"),
+}
+_PRONOUN_GENDER: dict[str, Gender] = {
+    "she": "f", "her": "f", "hers": "f", "herself": "f",
+    "he": "m", "him": "m", "his": "m", "himself": "m",
+}
+# Offices that are one job under several names: the noun's class and the recorded role's
+# class must meet for a role noun to prefer that person.
+_OFFICE_CLASSES = (
+    ("spokes", "press secretary", "press officer", "communications director", "mouthpiece"),
+    ("chair", "chairman", "chairwoman", "chairperson", "president of the board"),
+    ("minister", "secretary of state"),
+)
+
+
+def gender_of_words(text: str) -> Gender | None:
+    """The gender a role phrase or honorific states ("Defense Department spokesman": m)."""
+    found = {g for g, nouns in _GENDERED.items()
+             for w in re.findall(r"[a-z]+", text.lower()) if w in nouns}
+    return found.pop() if len(found) == 1 else None
+
+
+def pronoun_gender(word: str) -> Gender | None:
+    return _PRONOUN_GENDER.get(word.lower())
+
+
+def same_office(noun: str, role: str) -> bool:
+    """Does the role noun ("spokeswoman") name the office of `role` ("White House Press
+    Secretary")? Same 6-letter stem, or both in one class of synonymous offices."""
+    noun, role = noun.lower(), role.lower()
+    stem = noun[:6]
+    if any(w.startswith(stem) for w in role.split()):
+        return True
+    for cls in _OFFICE_CLASSES:
+        if any(noun.startswith(c) or c in noun for c in cls) and any(c in role for c in cls):
+            return True
+    return False
+
+
 class SpeakerIndex:
-    """People and speakers across the article: full names, roles and mention positions."""
+    """People and speakers across the article: full names, roles, genders and mention
+    positions."""
 
     def __init__(self, full_names: Iterable[str]) -> None:
         self.full: list[str] = []
@@ -379,6 +444,18 @@ class SpeakerIndex:
         self.roles: dict[str, str] = {}
         self.speakers: set[str] = set()
         self.mentions: list[PersonMention] = []
+        self.genders: dict[str, Gender] = {}  # from role nouns and honorifics
+        self._votes: dict[str, set[Gender]] = {}  # from pronouns
+
+    def gender(self, name: str, stated_only: bool = False) -> Gender | None:
+        """Stated gender (role noun, honorific), else the pronouns' when they all agree
+        (unless `stated_only`), else None."""
+        if name in self.genders:
+            return self.genders[name]
+        if name in self.roles and (g := gender_of_words(self.roles[name])):
+            return g
+        votes = set() if stated_only else self._votes.get(name, set())
+        return next(iter(votes)) if len(votes) == 1 else None
 
     @staticmethod
     def trim_titles(name: str) -> str:
@@ -420,20 +497,37 @@ class SpeakerIndex:
                 if name.split()[-1] not in PLACES and start - offset not in seen:
                     seen[start - offset] = name
             for pos, name in sorted(seen.items()):
-                self.mentions.append(PersonMention(name=self.expand(name), sentence=n, start=offset + pos))
+                full = self.expand(name)
+                self.mentions.append(PersonMention(name=full, sentence=n, start=offset + pos))
+                before = text[max(0, pos - 6):pos]
+                if (hon := re.search(r"\b(Mrs|Ms|Miss|Mr|Sir)\.?\s*$", before)) and (
+                        g := gender_of_words(hon.group(1))):
+                    self.genders.setdefault(full, g)
+            named = {self.expand(v) for v in seen.values()}
+            if len(named) == 1:  # pronouns after the only person named: theirs
+                first = min(seen)
+                outside = re.sub(r"[“\"][^”\"]*[”\"]", " ", text[first:])
+                for w in re.findall(r"[A-Za-z]+", outside):
+                    if g := pronoun_gender(w):
+                        self._votes.setdefault(next(iter(named)), set()).add(g)
 
     def antecedent(self, sentence: int, before: int, role_noun: str | None = None,
-                   window: int = 6) -> str | None:
-        """Most recent person before offset `before`: one whose recorded role matches
-        `role_noun`, else one who speaks elsewhere in the article, else anyone."""
+                   window: int = 6, gender: Gender | None = None) -> str | None:
+        """Most recent person before offset `before` whose gender does not contradict
+        `gender` (or the role noun's): one whose recorded role is `role_noun`'s office,
+        else one who speaks elsewhere in the article, else anyone."""
+        # A pronoun is held to stated genders only: the pronouns it would be compared
+        # with are the ones translations get wrong.
+        stated_only = not role_noun
+        gender = gender or (gender_of_words(role_noun) if role_noun else None)
         pool = [m for m in reversed(self.mentions)
-                if sentence - window <= m.sentence <= sentence and m.start < before]
+                if sentence - window <= m.sentence <= sentence and m.start < before
+                and not (gender and (g := self.gender(m.name, stated_only)) and g != gender)]
         if pool and pool[0].sentence == sentence and not role_noun:  # "Psaki ..., where he warned"
             return pool[0].name
         if role_noun:
-            stem = role_noun.lower()[:6]
             for m in pool:
-                if any(w.lower().startswith(stem) for w in self.roles.get(m.name, "").split()):
+                if same_office(role_noun, self.roles.get(m.name, "")):
                     return m.name
         for m in pool:
             if m.name in self.speakers:

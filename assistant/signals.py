@@ -42,6 +42,7 @@ from ._attribution import (
     Mention,
     SpeakerIndex,
     clean_name,
+    pronoun_gender,
     regex_mention,
     regex_names,
     spacy_mention,
@@ -378,7 +379,7 @@ def _resolve(n: int, s: Sentence, m: Mention, index: SpeakerIndex) -> tuple[str 
         speaker = clean_name(m.text)
     else:
         noun = m.text.split()[-1] if m.kind == "role" else None
-        speaker = index.antecedent(n, s.start + m.start, noun)
+        speaker = index.antecedent(n, s.start + m.start, noun, gender=pronoun_gender(m.text))
         if speaker is None and m.kind == "role":
             speaker = clean_name(m.text)
     role = m.role or (index.roles.get(speaker) if speaker else None)
