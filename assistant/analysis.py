@@ -8,7 +8,6 @@ article's own words where a model rewrite adds what the article does not say.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from typing import Any
 
 from . import calibration
 from . import signals as sig
+from ._attribution import has_attribution_cue
 from .dates import resolve_relative_dates
 from .errors import OutputValidationError, ValidationIssue
 from .grounding import (
@@ -29,6 +29,7 @@ from .grounding import (
     unsupported_terms,
 )
 from .pipeline import Step
+from .questions import code_questions, question_kind, question_problems, who_could_answer
 from .schemas import (
     Claim,
     ClaimDraft,
@@ -288,7 +289,8 @@ def extractive_summary(doc: Document, opts: Options) -> Summary:
     picks = sig.rank_claim_candidates(sig.analyze_sentences(doc), k=opts.max_points)
     points = [_key_point(doc, doc.sentence(p.sentence_id).text, [doc.sentence(p.sentence_id).index])
               for p in picks]
-    lead = next((s for s in doc.sentences if len(s.text) > 60 and s.text != doc.title), None)
+    body = [s for s in doc.sentences if s.text != doc.title] or doc.sentences
+    lead = next((s for s in body if len(s.text) > 60), body[0] if body else None)
     return Summary(headline=doc.title or (lead.text[:100] if lead else ""),
                    tldr=lead.text if lead else "", tldr_sentence_ids=[lead.id] if lead else [],
                    key_points=points)
@@ -397,7 +399,7 @@ def claims_step(doc: Document, opts: Options, count: TokenCounter,
         draft = drafts.get(sentence.id)
         dates = resolve_relative_dates(doc, sentence)
         attribution = cand.attribution.model_copy()
-        if draft and draft.speaker and not attribution.speaker:
+        if draft and draft.speaker and not attribution.speaker and has_attribution_cue(sentence.text):
             found = locate_quote(doc, draft.speaker, [s.id for s in doc.sentences])
             if found is not None and draft.speaker.lower() not in {"null", "none", "unknown"}:
                 attribution.speaker = found.text
@@ -459,19 +461,25 @@ def _questions_check(n_claims: int, notes: list[str]) -> Callable[[Any], list[Va
     return check
 
 
-def _on_record_question(claim: Claim, published: dt.date | None) -> VerificationQuestion | None:
-    speaker = claim.attribution.speaker
-    if claim.type != ClaimType.attributed_statement or not speaker:
-        return None
-    when = f" around {published.isoformat()}" if published else ""
-    verb = claim.attribution.verb or "make this statement"
-    return VerificationQuestion(
-        claim_id=claim.id,
-        question=f"Is there a transcript, recording or official statement{when} in which "
-                 f"{speaker} {'is ' + verb if verb.startswith('according') else verb} this?",
-        method=VerificationMethod.on_record_confirmation,
-        who_could_answer=f"{speaker}" + (f" ({claim.attribution.role})" if claim.attribution.role else ""),
-    )
+def _final_questions(claim: Claim, model: list[VerificationQuestion],
+                     notes: list[str]) -> list[VerificationQuestion]:
+    """The model's questions that pass the code checks, then code-built ones for the kinds
+    (yes/no, wh, on-record) the model did not cover; at most three."""
+    kept: list[VerificationQuestion] = []
+    for q in model:
+        if problems := question_problems(q.question, claim):
+            notes.append(f"question for {claim.id} replaced by code: {'; '.join(problems)}: {q.question!r}")
+            continue
+        if claim.attribution.speaker and q.method != VerificationMethod.on_record_confirmation \
+                and claim.attribution.speaker.lower() in q.who_could_answer.lower():
+            q = q.model_copy(update={"who_could_answer": who_could_answer(claim, q.method)})
+        kept.append(q)
+    have = {question_kind(q.question) for q in kept}
+    built = [q for q in code_questions(claim) if question_kind(q.question) not in have]
+    out = (kept + built)[:3]
+    if not out:
+        notes.append(f"no question for {claim.id} passes the checks")
+    return out
 
 
 def questions_step(doc: Document, claims: list[Claim], opts: Options, count: TokenCounter,
@@ -496,7 +504,7 @@ def questions_step(doc: Document, claims: list[Claim], opts: Options, count: Tok
     except OutputValidationError as exc:
         if not opts.fallback:
             raise
-        notes.append(f"questions: {exc}; only record-confirmation questions")
+        notes.append(f"questions: {exc}; questions built by code from the claims")
         drafts = [QuestionsDraft(questions=[]) for _ in specs]
     out: list[VerificationQuestion] = []
     for group, draft in zip(orders, drafts, strict=True):
@@ -517,7 +525,5 @@ def questions_step(doc: Document, claims: list[Claim], opts: Options, count: Tok
             mine = asked.get(claim.id, [])
             if not mine:
                 notes.append(f"no model question for {claim.id}")
-            if extra := _on_record_question(claim, doc.published):
-                mine.append(extra)
-            out += mine[:3]
+            out += _final_questions(claim, mine, notes)
     return out

@@ -21,13 +21,17 @@ from typing import Any
 
 from pydantic import BaseModel, JsonValue
 
+from assistant import signals as sig
 from assistant.analysis import Options
 from assistant.api import Assistant
 from assistant.backends.base import Backend
+from assistant.backends.fake import FakeBackend
+from assistant.dates import resolve_relative_dates
 from assistant.errors import AssistantError, PromptError
+from assistant.grounding import sentence_quote
 from assistant.intake import document_from_text
 from assistant.prompts import load_prompt
-from assistant.schemas import PromptRef
+from assistant.schemas import Claim, PromptRef
 
 from . import scorers
 from .bootstrap import RESAMPLES
@@ -132,6 +136,23 @@ def _check(assistant: Assistant, item: PairItem, task: str,
     return prediction, why, dumped
 
 
+def questions_via(assistant: Assistant) -> Callable[[str, dt.date | None], list[str]]:
+    """Claim text in, the assistant's verification questions for it out."""
+
+    def ask(claim: str, published: dt.date | None) -> list[str]:
+        # The claim is the claim: questioned as given, not re-selected by check-worthiness.
+        doc = document_from_text(claim, title="claim", published=published, name="claim")
+        s = sig.analyze_sentences(doc)[0]
+        one = Claim(id="C1", text=claim, type=s.claim_type, attribution=s.attribution,
+                    check_worthiness=s.checkworthiness, check_worthiness_reason="", sentence_ids=["S1"],
+                    quote=sentence_quote(doc, "S1"), dates=resolve_relative_dates(doc, doc.sentence("S1")),
+                    as_of=published.isoformat() if published else None)
+        result = assistant.verification_questions(doc, claims=[one])
+        return [q.question for q in result.questions]
+
+    return ask
+
+
 # --------------------------------------------------------------------------- run
 
 
@@ -171,6 +192,23 @@ def run_suite(suite: Suite, backend: Backend, *, options: Options | None = None,
         result.metrics, result.items = checkworthiness_metrics(
             [i for i in suite.items if isinstance(i, SentenceItem)], resamples=resamples, seed=seed,
             model=backend.model)
+        prov.duration_s = round(time.perf_counter() - started, 3)
+        return result
+
+    if suite.task == "questions":  # the code path always; the model path on a real backend
+        from .question_score import averitec_metrics
+
+        rows = [{"id": i.id, "claim": i.text, "questions": [{"question": q} for q in i.references],
+                 "claim_date": i.published.strftime("%d-%m-%Y") if i.published else None}
+                for i in suite.items if isinstance(i, ArticleItem)]
+        code = Assistant(FakeBackend(default="{}"), options=options) if options \
+            else Assistant(FakeBackend(default="{}"))
+        result.metrics, result.items = averitec_metrics(rows, questions_via(code), resamples=resamples,
+                                                        seed=seed)
+        if backend.name != "fake":
+            model_metrics, _ = averitec_metrics(rows, questions_via(assistant), resamples=resamples,
+                                                seed=seed, label=f"model path, {backend.name}")
+            result.metrics += [m.model_copy(update={"name": f"model_{m.name}"}) for m in model_metrics]
         prov.duration_s = round(time.perf_counter() - started, 3)
         return result
 

@@ -7,6 +7,8 @@
     fever      ../shared/data/dev/fever_symmetric_dev.jsonl: claim + evidence, SUPPORTS/REFUTES
     clef       ../shared/data/dev/clef2019_checkworthiness_train.jsonl: debate sentences,
                check-worthy or not (no model: calibrated features, grouped by debate)
+    averitec   ../shared/data/dev/averitec_dev_part.jsonl: real claims and the questions
+               fact-checkers asked (references = their questions; see evals/question_score.py)
 
 External data is read in place, never copied into the repo. When it is absent (a user's
 clone has no `../shared`), `load_suite` raises `SuiteUnavailable`, whose message says
@@ -37,7 +39,7 @@ ROOT = Path(__file__).resolve().parent
 FIXTURES_DIR = ROOT / "fixtures" / "articles"
 SEED_GOLD = ROOT / "gold" / "seed.toml"
 
-Task = Literal["analyze", "check_summary", "fact_check", "checkworthiness"]
+Task = Literal["analyze", "check_summary", "fact_check", "checkworthiness", "questions"]
 
 
 class SuiteUnavailable(UserError):
@@ -254,9 +256,20 @@ def _clef() -> Suite:
                  description="CLEF-2019 check-worthiness: debate sentences checked by fact-checkers or not")
 
 
+def _averitec() -> Suite:
+    from .question_score import claim_date, load_averitec
+
+    path = data_dir() / "dev" / "averitec_dev_part.jsonl"
+    items: list[Item] = [ArticleItem(id=str(r["id"]), text=str(r["claim"]), published=claim_date(r.get("claim_date")),
+                                     references=[str(q["question"]) for q in r["questions"]])  # type: ignore[attr-defined]
+                         for r in load_averitec()]
+    return Suite(name="averitec", task="questions", source=str(path), items=items,
+                 description="AVeriTeC dev part: our verification questions vs the fact-checkers'")
+
+
 LOADERS: dict[str, Callable[[], Suite]] = {
     "fixtures": _fixtures, "seed": _seed, "wikinews": _wikinews,
-    "summedits": _summedits, "fever": _fever, "clef": _clef,
+    "summedits": _summedits, "fever": _fever, "clef": _clef, "averitec": _averitec,
 }
 SUITES = tuple(LOADERS)
 

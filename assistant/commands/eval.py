@@ -28,7 +28,7 @@ def register(subparsers: Any) -> None:
     sub = p.add_subparsers(dest="eval_command", required=True, parser_class=type(p))
 
     r = sub.add_parser("run", help="run a suite and write results.json, report.html")
-    r.add_argument("--suite", required=True, help="fixtures, seed, wikinews, summedits, fever or clef")
+    r.add_argument("--suite", required=True, help="fixtures, seed, wikinews, summedits, fever, clef or averitec")
     g = r.add_argument_group("model")
     g.add_argument("--backend", choices=["openai", "embedded"],
                    help="default: the cassette's backend with --replay, else as for analyze")
@@ -117,6 +117,10 @@ def run_command(args: argparse.Namespace) -> int:
         from assistant.calibration import DEFAULT_MODEL
 
         backend = FakeBackend(model=args.model or DEFAULT_MODEL)
+    elif suite.task == "questions" and not args.backend and args.mode is None:
+        from assistant.backends import FakeBackend  # code path only, no model
+
+        backend = FakeBackend(default="{}")
     elif args.mode == "replay":
         backend = CassetteBackend(None, cassette_path, "replay", suite=suite.name)
         if args.backend and args.backend != backend.name:
