@@ -17,10 +17,29 @@ from typing import Any, TypeVar
 from .backends.base import Backend
 from .errors import OutputValidationError
 from .schemas import Provenance
-from .structured import CallSpec, Structured, acall_structured, call_structured
+from .structured import (
+    CallSpec,
+    ProbeSpec,
+    Structured,
+    acall_probe,
+    acall_structured,
+    call_probe,
+    call_structured,
+)
 
 R = TypeVar("R")
-Step = Generator[CallSpec | list[CallSpec], Any, R]
+Spec = CallSpec | ProbeSpec
+Step = Generator[Spec | list[Spec], Any, R]
+
+
+def _call(backend: Backend, spec: Spec) -> Any:
+    return call_probe(backend, spec) if isinstance(spec, ProbeSpec) else call_structured(backend, spec)
+
+
+async def _acall(backend: Backend, spec: Spec) -> Any:
+    if isinstance(spec, ProbeSpec):
+        return await acall_probe(backend, spec)
+    return await acall_structured(backend, spec)
 
 
 def new_provenance(backend: Backend) -> Provenance:
@@ -49,9 +68,9 @@ def run(step: Step[R], backend: Backend, prov: Provenance) -> R:
         while True:
             try:
                 if isinstance(request, list):
-                    result: Any = [call_structured(backend, s) for s in request]
+                    result: Any = [_call(backend, s) for s in request]
                 else:
-                    result = call_structured(backend, request)
+                    result = _call(backend, request)
             except OutputValidationError as exc:
                 _record_failure(prov, exc)
                 request = step.throw(exc)  # the step may fall back, or re-raise
@@ -68,9 +87,9 @@ async def arun(step: Step[R], backend: Backend, prov: Provenance, *, concurrency
     started = time.perf_counter()
     gate = asyncio.Semaphore(concurrency)
 
-    async def one(spec: CallSpec) -> Structured[Any]:
+    async def one(spec: Spec) -> Any:
         async with gate:
-            return await acall_structured(backend, spec)
+            return await _acall(backend, spec)
 
     try:
         request = next(step)

@@ -9,12 +9,13 @@ conversation, so the article prefix stays cached on backends that reuse it.
 from __future__ import annotations
 
 import json
+import math
 import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from tenacity import AsyncRetrying, Retrying, retry_if_exception_type, stop_after_attempt
@@ -128,6 +129,88 @@ class _Exchange(Generic[T]):
         return cls(f"prompt {self.spec.prompt!r}: model output failed validation after "
                    f"{len(self.attempts)} attempt(s): {last.error}",
                    prompt=self.spec.prompt, attempts=self.attempts)
+
+
+@dataclass
+class ProbeSpec:
+    """A yes/no question read as a probability, not as a generated label.
+
+    One output token is generated; the probability of `answers[0]` is read from that
+    token's top log-probabilities (variants in case and spacing summed, then normalised
+    over the two answers). A backend that returns no log-probabilities gives the greedy
+    label as 1.0 / 0.0 and `method="label"`, so a caller can say so.
+    """
+
+    prompt: str
+    values: dict[str, Any]
+    answers: tuple[str, str] = ("Yes", "No")
+    top_logprobs: int = 10
+    prompts_dir: Path | None = None
+
+
+@dataclass
+class Probability:
+    """P(answers[0]) for one `ProbeSpec`, plus what it cost (same fields as `Structured`)."""
+
+    p: float
+    method: Literal["logprobs", "label"]
+    answer: str
+    usage: Usage
+    attempts: int
+    prompts: list[PromptRef]
+    latency_s: float
+
+
+def _answer_key(token: str) -> str:
+    return token.strip().lower()
+
+
+def read_probability(response: ChatResponse, answers: tuple[str, str]) -> tuple[float, str, str]:
+    """(p of answers[0], method, the answer text) from one short response."""
+    yes, no = (_answer_key(a) for a in answers)
+    text = response.text.strip()
+    if response.logprobs:
+        first = response.logprobs[0]
+        mass = {yes: 0.0, no: 0.0}
+        for token, lp in {**first.top, first.token: first.logprob}.items():
+            key = _answer_key(token)
+            if key in mass:
+                mass[key] += math.exp(lp)
+        if mass[yes] + mass[no] > 0:
+            return mass[yes] / (mass[yes] + mass[no]), "logprobs", text
+    key = _answer_key(text.split()[0]) if text else ""
+    return (1.0 if key.startswith(yes) else 0.0 if key.startswith(no) else 0.5), "label", text
+
+
+class _Probe:
+    def __init__(self, spec: ProbeSpec) -> None:
+        self.spec = spec
+        template = load_prompt(spec.prompt, spec.prompts_dir)
+        self.messages, self.refs = render_with_prefix(template, spec.values, spec.prompts_dir)
+        self.params = {**template.parameters, "max_tokens": 1}
+        self.started = time.perf_counter()
+
+    def request(self) -> ChatRequest:
+        return ChatRequest(messages=self.messages, top_logprobs=self.spec.top_logprobs,
+                           prompt="+".join(f"{r.name}@{r.hash}" for r in self.refs), **self.params)
+
+    def accept(self, response: ChatResponse) -> Probability:
+        p, method, answer = read_probability(response, self.spec.answers)
+        usage = Usage(calls=1, prompt_tokens=response.prompt_tokens,
+                      completion_tokens=response.completion_tokens, cached_calls=int(response.cached))
+        return Probability(p=p, method=method, answer=answer,  # type: ignore[arg-type]
+                           usage=usage, attempts=1, prompts=self.refs,
+                           latency_s=time.perf_counter() - self.started)
+
+
+def call_probe(backend: Backend, spec: ProbeSpec) -> Probability:
+    probe = _Probe(spec)
+    return probe.accept(backend.complete(probe.request()))
+
+
+async def acall_probe(backend: Backend, spec: ProbeSpec) -> Probability:
+    probe = _Probe(spec)
+    return probe.accept(await backend.acomplete(probe.request()))
 
 
 def _retrying(spec: CallSpec) -> dict[str, Any]:

@@ -105,11 +105,22 @@ class Reply:
     finish_reason: str | None = "stop"
     usage: Mapping[str, int] | Literal["auto"] | None = "auto"
     model: str | None = None
+    # (token, logprob, {alternative: logprob}) per output token, sent as OpenAI's
+    # `logprobs.content` when the request asks for logprobs.
+    logprobs: tuple[tuple[str, float, Mapping[str, float]], ...] | None = None
 
     def perform(self, exchange: Exchange) -> None:
+        body = exchange.request.json if isinstance(exchange.request.json, dict) else {}
+        logprobs = None
+        if self.logprobs is not None and body.get("logprobs"):
+            logprobs = {"content": [
+                {"token": t, "logprob": lp, "bytes": list(t.encode()),
+                 "top_logprobs": [{"token": a, "logprob": v, "bytes": list(a.encode())}
+                                  for a, v in list(top.items())[: body.get("top_logprobs") or 0]]}
+                for t, lp, top in self.logprobs]}
         exchange.send_json(200, exchange.completion(
             [{"index": 0, "message": {"role": "assistant", "content": self.content},
-              "finish_reason": self.finish_reason, "logprobs": None}],
+              "finish_reason": self.finish_reason, "logprobs": logprobs}],
             usage=self._usage(exchange.request.json), model=self.model))
 
     def _usage(self, body: Any) -> dict[str, int] | None:

@@ -489,3 +489,18 @@ def test_cache_detection_mirrors_tiktoken(empty_tiktoken_cache: Path) -> None:
 ])
 def test_approx_tokens(text: str, expected: int) -> None:
     assert tokens.approx_tokens(text) == expected
+
+
+def test_top_logprobs_are_asked_for_and_mapped(server: OpenAIServer) -> None:
+    server.enqueue(Reply("Yes", logprobs=(("Yes", -0.25, {"Yes": -0.25, "No": -1.6, "yes": -4.0}),)))
+    server.enqueue(Reply("No"))  # a server that sends no logprobs
+    server.enqueue(Reply("plain"))
+    with make_backend(server) as backend:
+        asked = backend.complete(request(schema=None, max_tokens=1, top_logprobs=2))
+        plain = backend.complete(request(schema=None, max_tokens=1, top_logprobs=2))
+        neither = backend.complete(request(schema=None))
+    sent = [c.json for c in server.completions]
+    assert (sent[0]["logprobs"], sent[0]["top_logprobs"]) == (True, 2)
+    assert asked.logprobs is not None and asked.logprobs[0].top == {"Yes": -0.25, "No": -1.6}
+    assert plain.logprobs is None
+    assert "logprobs" not in sent[2] and neither.logprobs is None

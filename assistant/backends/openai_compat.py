@@ -27,7 +27,7 @@ from openai.types.chat import ChatCompletion
 from ..errors import AnswerError, BackendError, UserError
 from ..settings import check_max_retries, check_timeout, env_max_retries, env_timeout
 from ..tokens import count_tokens
-from .base import ChatRequest, ChatResponse
+from .base import ChatRequest, ChatResponse, TokenLogprob
 
 __all__ = ["OpenAIBackend", "StructuredMode", "resolve_structured_mode", "strict_schema"]
 
@@ -359,6 +359,9 @@ class OpenAIBackend:
         response_format = self._response_format(request)
         if response_format is not None:
             params["response_format"] = response_format
+        if request.top_logprobs:
+            params["logprobs"] = True
+            params["top_logprobs"] = request.top_logprobs
         log.debug("openai backend: POST %s/chat/completions model=%s structured_mode=%s",
                   self._url, self.model, self.structured_mode)
         return params
@@ -395,6 +398,7 @@ class OpenAIBackend:
             model=getattr(completion, "model", None) or self.model,
             latency_s=latency_s,
             cached=False,
+            logprobs=_logprobs(choice),
         )
 
     def _error(self, exc: Exception) -> BackendError:
@@ -445,6 +449,18 @@ def _retries_taken(exc: Exception) -> int:
         return int(request.headers.get("x-stainless-retry-count", 0)) if request is not None else 0
     except (AttributeError, ValueError):
         return 0
+
+
+def _logprobs(choice: Any) -> list[TokenLogprob] | None:
+    """The choice's per-token log-probabilities, or None when the server sent none."""
+    content = getattr(getattr(choice, "logprobs", None), "content", None)
+    if not content:
+        return None
+    out = []
+    for item in content:
+        top = {alt.token: float(alt.logprob) for alt in (getattr(item, "top_logprobs", None) or [])}
+        out.append(TokenLogprob(token=item.token, logprob=float(item.logprob), top=top))
+    return out
 
 
 def _response_text(exc: openai.APIStatusError) -> str:
