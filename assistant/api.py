@@ -15,7 +15,7 @@ from .errors import UserError
 from .evidence import EvidenceInput, EvidenceSet, load_evidence
 from .factcheck import FactCheckOptions, article_factcheck_step, claim_inputs, factcheck_step
 from .faithfulness import FaithOptions, faithfulness_step
-from .intake import document_from_text, load_document
+from .intake import document_from_text, load_document, require_news
 from .pipeline import Step, arun, new_provenance, run
 from .schemas import (
     Analysis,
@@ -56,6 +56,12 @@ def as_document(article: Article, **meta: Any) -> Document:
         return document_from_text(article, **meta)
     raise UserError(f"an article is a Document, a pathlib.Path or a str of text, not "
                     f"{type(article).__name__}")
+
+
+def _article(article: Article, **meta: Any) -> Document:
+    """The article an operation works on: `as_document`, and an `InputError` before any
+    model call when it has no news in it (a bare link, a one-liner: `intake.news_problem`)."""
+    return require_news(as_document(article, **meta))
 
 
 class _Base:
@@ -113,20 +119,20 @@ class Assistant(_Base):
         return self.analyze(Path(path), **meta)
 
     def summarize(self, article: Article, **meta: Any) -> Summary:
-        doc, notes = as_document(article, **meta), []
+        doc, notes = _article(article, **meta), []
         prov = self._prov(doc, notes)
         summary = run(self._steps(doc, "summary", notes), self.backend, prov)
         return summary.model_copy(update={"provenance": prov})
 
     def extract_claims(self, article: Article, **meta: Any) -> ClaimList:
-        doc, notes = as_document(article, **meta), []
+        doc, notes = _article(article, **meta), []
         prov = self._prov(doc, notes)
         claims = run(self._steps(doc, "claims", notes), self.backend, prov)
         return ClaimList(claims=claims, provenance=prov)
 
     def verification_questions(self, article: Article, claims: ClaimList | Sequence[Claim] | None = None,
                                **meta: Any) -> QuestionList:
-        doc, notes = as_document(article, **meta), []
+        doc, notes = _article(article, **meta), []
         prov = self._prov(doc, notes)
         found = _claims_of(claims)
         if found is None:
@@ -136,7 +142,7 @@ class Assistant(_Base):
 
     def analyze(self, article: Article, **meta: Any) -> Analysis:
         """All three stages on one article; calls share the article prefix, in order."""
-        doc, notes = as_document(article, **meta), []
+        doc, notes = _article(article, **meta), []
         prov = self._prov(doc, notes)
         summary = run(self._steps(doc, "summary", notes), self.backend, prov)
         claims = run(self._steps(doc, "claims", notes), self.backend, prov)
@@ -147,7 +153,7 @@ class Assistant(_Base):
     def check_summary(self, article: Article, summary_text: str, *, use_model: bool = True,
                       **meta: Any) -> FaithfulnessReport:
         """Is every sentence of `summary_text` supported by `article`? (see `faithfulness`)"""
-        doc, notes = as_document(article, **meta), []
+        doc, notes = _article(article, **meta), []
         prov = self._prov(doc, notes)
         step = faithfulness_step(doc, summary_text, _faith_options(self.options), self._count,
                                  notes, use_model=use_model)
@@ -194,13 +200,13 @@ class AsyncAssistant(_Base):
         return await self.analyze(Path(path), **meta)
 
     async def summarize(self, article: Article, **meta: Any) -> Summary:
-        doc, notes = as_document(article, **meta), []
+        doc, notes = _article(article, **meta), []
         prov = self._prov(doc, notes)
         summary = await arun(self._steps(doc, "summary", notes), self.backend, prov)
         return summary.model_copy(update={"provenance": prov})
 
     async def extract_claims(self, article: Article, **meta: Any) -> ClaimList:
-        doc, notes = as_document(article, **meta), []
+        doc, notes = _article(article, **meta), []
         prov = self._prov(doc, notes)
         claims = await arun(self._steps(doc, "claims", notes), self.backend, prov)
         return ClaimList(claims=claims, provenance=prov)
@@ -208,7 +214,7 @@ class AsyncAssistant(_Base):
     async def verification_questions(self, article: Article,
                                      claims: ClaimList | Sequence[Claim] | None = None,
                                      **meta: Any) -> QuestionList:
-        doc, notes = as_document(article, **meta), []
+        doc, notes = _article(article, **meta), []
         prov = self._prov(doc, notes)
         found = _claims_of(claims)
         if found is None:
@@ -217,7 +223,7 @@ class AsyncAssistant(_Base):
         return QuestionList(questions=questions, provenance=prov)
 
     async def analyze(self, article: Article, **meta: Any) -> Analysis:
-        doc, notes = as_document(article, **meta), []
+        doc, notes = _article(article, **meta), []
         prov = self._prov(doc, notes)
         summary = await arun(self._steps(doc, "summary", notes), self.backend, prov)
         claims = await arun(self._steps(doc, "claims", notes), self.backend, prov)
@@ -227,7 +233,7 @@ class AsyncAssistant(_Base):
 
     async def check_summary(self, article: Article, summary_text: str, *, use_model: bool = True,
                             **meta: Any) -> FaithfulnessReport:
-        doc, notes = as_document(article, **meta), []
+        doc, notes = _article(article, **meta), []
         prov = self._prov(doc, notes)
         step = faithfulness_step(doc, summary_text, _faith_options(self.options), self._count,
                                  notes, use_model=use_model)
@@ -309,7 +315,7 @@ def _fact_check_plan(a: _Base, article_or_claims: Any, evidence: Any, cove: bool
         step = factcheck_step(claim_inputs(claims, published=published), found, opts, notes,
                               cove=cove)
         return _FactCheckPlan(step, prov, None, found, notes)
-    doc = as_document(article_or_claims, **({"published": published} if published else {}), **meta)
+    doc = _article(article_or_claims, **({"published": published} if published else {}), **meta)
     prov = a._prov(doc, notes)
     step = article_factcheck_step(doc, found, a.options, a._count, notes, opts, cove=cove)
     return _FactCheckPlan(step, prov, DocumentInfo.of(doc), found, notes)
@@ -337,7 +343,7 @@ def _brief_documents(articles: Article | Sequence[Article],
     docs: list[Document] = []
     notes: list[str] = []
     for item in items:
-        doc = as_document(item)
+        doc = _article(item)
         if any(d.doc_id == doc.doc_id for d in docs):
             notes.append(f"{_label(doc)!r} was given twice; analysed once")
             continue

@@ -199,6 +199,45 @@ def looks_english(text: str) -> bool:
     return sum(1 for w in words if w in _STOPWORDS) >= 0.12 * len(words)
 
 
+# --------------------------------------------------------------------------- news content
+
+# An article needs this many sentences of words before a summary, claims or a check mean
+# anything: a bare link or a one-liner is refused before any model call.
+MIN_NEWS_SENTENCES = 2
+MIN_SENTENCE_WORDS = 3
+_URL = re.compile(r"(?i)\b(?:https?://|www\.)\S+")
+_LINKISH = re.compile(r"(?i)\b(?:https?://|www\.)\S+|\S+@\S+\.\w+|(?<!\w)[@#]\w+")
+_WORD = re.compile(r"[^\W\d_]{2,}")
+# Scripts written without spaces: two characters count as a word.
+_UNSPACED = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
+
+
+def _words(text: str) -> int:
+    text = _LINKISH.sub(" ", text)
+    unspaced = len(_UNSPACED.findall(text))
+    return len(_WORD.findall(_UNSPACED.sub(" ", text))) + unspaced // 2
+
+
+def news_problem(doc: Document) -> str | None:
+    """Why `doc` has no news to work on (None when it has): fewer than
+    `MIN_NEWS_SENTENCES` sentences of at least `MIN_SENTENCE_WORDS` words, once links,
+    e-mail addresses and handles are set aside."""
+    prose = [s for s in doc.sentences if _words(s.text) >= MIN_SENTENCE_WORDS]
+    if len(prose) >= MIN_NEWS_SENTENCES:
+        return None
+    if not prose and _URL.search(doc.text):
+        return "it holds only a link, not the article's text (save the page or its text and pass that)"
+    return (f"it has {len(prose)} sentence(s) of text; an article needs at least "
+            f"{MIN_NEWS_SENTENCES}")
+
+
+def require_news(doc: Document) -> Document:
+    """`doc`, or an `InputError` (one line) when it has no news to analyse."""
+    if problem := news_problem(doc):
+        raise InputError(f"{doc.source or 'the article'}: no news to analyse: {problem}")
+    return doc
+
+
 # --------------------------------------------------------------------------- building
 
 

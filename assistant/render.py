@@ -42,8 +42,11 @@ _md_quote = md_text
 
 
 def summary_md(s: Summary) -> list[str]:
-    lines = [f"## {md_text(s.headline)}", "", md_text(s.tldr), f"*Draws on {_ids(s.tldr_sentence_ids)}.*", "",
-             "### Key points", ""]
+    # A summary always renders a heading; an empty citation line says nothing.
+    lines = [f"## {md_text(s.headline) or '(no headline)'}", "", md_text(s.tldr)]
+    if s.tldr_sentence_ids:
+        lines.append(f"*Draws on {_ids(s.tldr_sentence_ids)}.*")
+    lines += ["", "### Key points", ""]
     lines += [f"{i}. {md_text(kp.text)} [{_ids(kp.sentence_ids)}]" for i, kp in enumerate(s.key_points, 1)]
     ws = [(name, getattr(s.five_w, name)) for name in ("who", "what", "when", "where", "why")]
     if any(w for _, w in ws):
