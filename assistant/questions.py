@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 from . import signals as sig
-from ._attribution import GROUP_NOUNS, ORG_WORDS, SAY_LEMMAS, TITLE_WORDS
+from ._attribution import GROUP_NOUNS, ORG_WORDS, PERSON_ROLES, SAY_LEMMAS, TITLE_WORDS, words
 from ._numbers import direct_quotes, find_numbers
 from .dates import find_dates
 from .grounding import numbers_in
@@ -46,7 +46,7 @@ _PREP_START = ["in", "on", "at", "by", "for", "from", "to", "under", "since", "d
 ARTICLE_WORDS = ("the article", "this article", "the report", "this report", "the text",
                  "the story", "this story", "the claim", "this claim", "the statement",
                  "this statement", "the sentence", "the author", "mentioned above", "the above",
-                 "according to this", "according to the")
+                 "according to this", "according to it")
 _DANGLING = re.compile(r"\b(?:[Tt]his|[Tt]hese|[Tt]hose|[Ss]uch|[Hh]e|[Ss]he|[Hh]im|[Hh]is|[Hh]ers|"
                        r"[Tt]hey|[Tt]hem|[Tt]heir|[Tt]heirs|[Ii]ts|[Ww]e|[Uu]s|[Oo]ur|I|[Mm]y)\b")
 _QUOTED = re.compile(r"[“\"«][^”\"»]*[”\"»]")
@@ -113,7 +113,7 @@ def claim_names(claim: Claim, text: str | None = None) -> list[str]:
     else:
         from ._attribution import regex_names
         names = [text[a:b] for a, b in regex_names(text)]
-    if claim.attribution.speaker:
+    if claim.attribution.speaker and claim.attribution.speaker[:1].isupper():
         names.insert(0, claim.attribution.speaker)
     names = [re.sub(r"^(?:the|The)\s+", "", n) for n in names]
     return list(dict.fromkeys(n for n in names if n))
@@ -141,7 +141,9 @@ def _claim_has_date(claim: Claim) -> bool:
 
 
 def _central_numbers(text: str) -> set[str]:
-    return {n.replace(",", "") for x in find_numbers(text) if x.central for n in numbers_in(x.text)}
+    ages = set(re.findall(r"[A-Z][\w’'-]+,\s(\d{1,3}),", text))  # "Edith Marwood, 74, ..."
+    return {n.replace(",", "") for x in find_numbers(text) if x.central
+            for n in numbers_in(x.text)} - ages
 
 
 # --------------------------------------------------------------------------- checks
@@ -155,6 +157,8 @@ def question_problems(question: str, claim: Claim, kind: QuestionKind | None = N
     lower = q.lower()
     words = q.split()
     outside = _QUOTED.sub(" ", q)
+    if kind == "on_record" and " that " in outside:  # the reported words must stand alone too
+        outside = "Is " + outside.split(" that ", 1)[1]
     first = words[0].lower().strip("“\"") if words else ""
     # grammatical
     if not q.endswith("?") or q.count("?") > 1:
@@ -168,7 +172,7 @@ def question_problems(question: str, claim: Claim, kind: QuestionKind | None = N
     if re.search(r"\b(\w+)\s+\1\b", lower):
         problems.append("a doubled word")
     # standalone
-    if any(w in lower for w in ARTICLE_WORDS):
+    if any(w in lower and w not in claim.text.lower() for w in ARTICLE_WORDS):
         problems.append("refers to the article instead of naming who, what and when")
     if _WHO_SAID.search(q):
         problems.append("asks who said it, not whether it is true")
@@ -176,12 +180,15 @@ def question_problems(question: str, claim: Claim, kind: QuestionKind | None = N
         word = m.group(0).lower()
         head = outside[:m.start()]
         named_before = re.search(r"\b[A-Z][\w’'-]+", head.split(" ", 1)[1] if " " in head else "")
-        if word in ("he", "she", "him", "his", "her", "hers", "its", "they", "them", "their") \
-                and named_before:
+        if word in ("he", "she", "him", "his", "her", "hers") and named_before:
             continue  # refers back to a name the question gives
+        if word in ("its", "they", "them", "their") and len(head.split()) >= 3:
+            continue  # after a noun phrase of the question's own ("a city's ... its club")
         problems.append(f"dangling reference {m.group(0)!r}")
         break
-    if re.search(r"\bit\b", re.sub(r"\b[Ii]s it (?:true|the case|accurate)\b", "", outside)):
+    bare = re.sub(r"\b[Ii]s it (?:true|the case|accurate)\b", "", outside)
+    if (m := re.search(r"\bit\b", bare, re.I)) and not re.search(
+            r"\b(?:the|a|an)\s+\w+|\s[A-Z][\w’'-]+", bare[:m.start()]):
         problems.append("dangling reference 'it'")
     # carries the claim's facts
     names = claim_names(claim, with_dates(claim))
@@ -193,7 +200,7 @@ def question_problems(question: str, claim: Claim, kind: QuestionKind | None = N
         claim_numbers |= numbers_in(format_date(claim.as_of))
     if extra := numbers_in(q) - claim_numbers - {str(int(x)) for x in claim_numbers if x.isdigit()}:
         problems.append(f"figure(s) {', '.join(sorted(extra))} not in the claim")
-    if kind != "wh":
+    if kind == "yes_no":
         central = _central_numbers(claim.text)
         if central and not central & numbers_in(q):
             problems.append(f"leaves out the figure {', '.join(sorted(central))}")
@@ -216,9 +223,11 @@ def _role_body(role: str) -> str | None:
         if not w[:1].isupper():
             break
         lead.append(w)
-    while lead and lead[-1] in TITLE_WORDS | {"Press", "Secretary", "Spokesman", "Spokeswoman"}:
+    while lead and (lead[-1] in TITLE_WORDS or lead[-1].lower() in PERSON_ROLES | {"press"}):
         lead.pop()
-    return " ".join(lead) or None
+    if not lead or (len(lead) == 1 and lead[0] not in _ORG_TAIL):
+        return None  # "Premier", "Local": an office or an adjective, not a body
+    return " ".join(lead)
 
 
 def _bodies(text: str, skip: str | None) -> list[str]:
@@ -271,6 +280,8 @@ def method_for(claim: Claim, kind: QuestionKind) -> VerificationMethod:
 
 # --------------------------------------------------------------------------- building
 
+_ORG_TAIL = ORG_WORDS | words("Board Authority Association Club Federation Unit Mission Institute "
+                               "Society Foundation Centre Center Tribunal Assembly Chamber Commission")
 _DROP_DEPS = {"advcl", "prep", "advmod", "npadvmod", "intj", "mark", "cc", "punct", "dep",
               "parataxis", "meta", "prt"}
 _DEMONSTRATIVE = {"this": "the", "these": "the", "that": "the", "those": "the", "such": "the"}
@@ -281,21 +292,22 @@ def _clause_head(sent: Any, claim: Claim) -> tuple[Any, bool]:
     """The verb of the reported content when the claim is attributed, else the root; and
     whether it is reported content."""
     root = next((t for t in sent if t.dep_ == "ROOT"), sent[0])
-    if claim.attribution.verb or claim.type == ClaimType.attributed_statement:
-        for tok in sent:
-            if tok.lemma_ in SAY_LEMMAS and tok.pos_ in ("VERB", "AUX") and (
-                    tok.dep_ in ("ROOT", "parataxis") or (tok.dep_ == "conj" and tok.head.dep_ == "ROOT")):
-                content = next((c for c in tok.children if c.dep_ in ("ccomp", "xcomp")
-                                and c.pos_ in ("VERB", "AUX")), None)
-                if content is None and tok.dep_ in ("ccomp", "parataxis") and tok.head.pos_ in ("VERB", "AUX"):
-                    content = tok.head  # "“...,” Kirby said": the quote is the root
-                if content is not None and content.i != tok.i:
-                    # "Kirk claimed that Biden said he wants ...": the fact is Biden's position
-                    while content.lemma_ in SAY_LEMMAS and (deeper := next(
-                            (c for c in content.children if c.dep_ == "ccomp" and c.pos_ in ("VERB", "AUX")),
-                            None)) is not None:
-                        content = deeper
-                    return content, True
+    # A reporting frame at the root, attributed or not ("the union claims ...").
+    for tok in sent:
+        if tok.lemma_ in SAY_LEMMAS and tok.pos_ in ("VERB", "AUX") and (
+                tok.dep_ in ("ROOT", "parataxis") or (tok.dep_ == "conj" and tok.head.dep_ == "ROOT")
+                or tok.text == claim.attribution.verb):  # "..., where he warned that ..."
+            content = next((c for c in tok.children if c.dep_ in ("ccomp", "xcomp")
+                            and c.pos_ in ("VERB", "AUX")), None)
+            if content is None and tok.dep_ in ("ccomp", "parataxis") and tok.head.pos_ in ("VERB", "AUX"):
+                content = tok.head  # "“...,” Kirby said": the quote is the root
+            if content is not None and content.i != tok.i:
+                # "Kirk claimed that Biden said he wants ...": the fact is Biden's position
+                while content.lemma_ in SAY_LEMMAS and (deeper := next(
+                        (c for c in content.children if c.dep_ == "ccomp" and c.pos_ in ("VERB", "AUX")),
+                        None)) is not None:
+                    content = deeper
+                return content, True
     return root, False
 
 
@@ -408,7 +420,7 @@ class _Clause:
         elif verb.tag_ in ("VBD", "VBZ", "VBP"):
             head_word = {"VBD": "did", "VBZ": "does", "VBP": "do"}[verb.tag_]
             moved = None
-            replace[verb.i] = verb.lemma_
+            replace[verb.i] = _base_form(verb)
         else:
             return None
         subject = [t for t in toks if t.i in subj_ids]
@@ -418,7 +430,8 @@ class _Clause:
         subj_text = _render(subject, replace)
         first = subject[0] if subject else None
         if first is not None and first.i not in replace and (
-                (first.pos_ != "PROPN" and first.ent_type_ in ("", "DATE")) or first.lower_ in ("the", "a", "an")) \
+                (first.pos_ != "PROPN" and first.ent_type_ in ("", "DATE", "CARDINAL", "QUANTITY", "MONEY",
+                                                               "PERCENT")) or first.lower_ in ("the", "a", "an")) \
                 and subj_text[:1].isupper() and subj_text.split()[0] != "I":
             subj_text = subj_text[:1].lower() + subj_text[1:]
         body = " ".join(x for x in (_render(pre, replace), subj_text, _render(post, replace)) if x)
@@ -427,12 +440,21 @@ class _Clause:
         return f"{head.capitalize()} {body}"
 
 
+def _base_form(verb: Any) -> str:
+    """The verb's lemma, repaired where the small model strips an e ("staged" -> "stag")."""
+    lemma, text = str(verb.lemma_), str(verb.lower_)
+    if text in (lemma + "ed", lemma + "es") and len(lemma) <= 4 and re.fullmatch(r"[^aeiou]*[aeiou][^aeiouwxy]", lemma):
+        return lemma + "e"
+    return lemma
+
+
 def _finish(text: str, dates: Sequence[str]) -> str:
     text = re.sub(r"\s+", " ", text).strip(" ,;:.–-")
     for d in dates:
         d = d[:1].lower() + d[1:] if re.match(r"(?:On|In|During)\b", d) else d
         if d.lower() not in text.lower():
             text += " " + (d if re.match(r"(?i)^(?:on|in|during)\b", d) else f"on {d}")
+    text = re.sub(r"[.,;:]+([”\"])$", r"\1", text)
     return text[:1].upper() + text[1:] + "?"
 
 
@@ -463,8 +485,12 @@ def _wh_number(clause: _Clause, claim: Claim) -> str | None:
     np_ids = _skip_subtree(noun) & clause.keep
     aside = {t.i for a in noun.subtree if a.dep_ in ("appos", "relcl", "acl") and a.i in np_ids
              for t in a.subtree}
-    aside |= {t.i for t in noun.subtree if t.text in "()"} | {
-        t.i for t in noun.subtree if t.dep_ == "appos" or (t.head.text == "(" )}
+    opened = [t.i for t in noun.subtree if t.text == "("]
+    closed = [t.i for t in noun.subtree if t.text == ")"]
+    if opened and closed:  # "Florida National Guard (USA) personnel"
+        aside |= set(range(opened[0], closed[-1] + 1))
+    aside |= {t.i for c in noun.subtree if c.like_num or c.ent_type_ in ("CARDINAL", "MONEY")
+              for t in c.subtree}
     counted = [t for t in noun.subtree if t.i in clause.keep and t.i not in aside
                and t.dep_ not in ("nummod", "quantmod", "det")
                and not t.like_num and t.text not in "$€£" and t.dep_ != "relcl"
@@ -522,7 +548,7 @@ def code_questions(claim: Claim) -> list[VerificationQuestion]:
         lead_date = lead_date[:1].lower() + lead_date[1:]
     speaker = claim.attribution.speaker
     named_speaker = bool(speaker and speaker[:1].isupper())
-    if speaker and named_speaker and (set(speaker.split()) & ORG_WORDS or
+    if speaker and named_speaker and (set(speaker.split()) & _ORG_TAIL or
                                       {w.lower() for w in speaker.split()} & GROUP_NOUNS):
         speaker = f"the {speaker}"  # "Did the White House say ..."
     out: list[VerificationQuestion] = []
@@ -545,7 +571,8 @@ def code_questions(claim: Claim) -> list[VerificationQuestion]:
     root = next((t for t in sent if t.dep_ == "ROOT"), sent[0])
     heads = [root] + [c for c in root.children if c.dep_ == "conj" and c.pos_ in ("VERB", "AUX")
                       and _subject(c) is not None]
-    heads = [h for h in heads if h.lemma_ not in SAY_LEMMAS or h is head]
+    heads = [h for h in heads if h is head or not (h.lemma_ in SAY_LEMMAS and any(
+        c.dep_ in ("ccomp", "xcomp") for c in h.children))]  # not the reporting frame itself
     if reported and head not in heads:
         heads.insert(0, head)
 
@@ -566,7 +593,7 @@ def code_questions(claim: Claim) -> list[VerificationQuestion]:
         yes_no = clause.inverted()
         if yes_no is not None:
             add(_finish(yes_no, dates), "yes_no", core)
-        elif core and n == 0:
+        elif core and n == 0 and clause.subj is not None:
             add(_finish(f"Is it true that {core}", dates), "yes_no", core)
         if n == 0:
             wh = _wh_number(clause, claim)
@@ -578,7 +605,7 @@ def code_questions(claim: Claim) -> list[VerificationQuestion]:
                           or claim.attribution.verb):
         quotes = [claim.text[a:b].strip("“”\"«» ") for a, b in direct_quotes(claim.text)]
         quote = max(quotes, key=len) if quotes else None
-        content = _Clause(head, speaker).declarative() if reported else None
+        content = _Clause(head, speaker).declarative() if reported and _subject(head) is not None else None
         if content and not question_problems(f"Did {speaker} say{_say_when(claim)} that {content}?",
                                              claim, "on_record"):
             add(f"Did {speaker} say{_say_when(claim)} that {content}?", "on_record", content)

@@ -21,6 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel, JsonValue
 
+from assistant import analysis
 from assistant import signals as sig
 from assistant.analysis import Options
 from assistant.api import Assistant
@@ -30,6 +31,8 @@ from assistant.dates import resolve_relative_dates
 from assistant.errors import AssistantError, PromptError
 from assistant.grounding import sentence_quote
 from assistant.intake import document_from_text
+from assistant.pipeline import new_provenance
+from assistant.pipeline import run as run_step
 from assistant.prompts import load_prompt
 from assistant.schemas import Claim, PromptRef
 
@@ -147,8 +150,10 @@ def questions_via(assistant: Assistant) -> Callable[[str, dt.date | None], list[
                     check_worthiness=s.checkworthiness, check_worthiness_reason="", sentence_ids=["S1"],
                     quote=sentence_quote(doc, "S1"), dates=resolve_relative_dates(doc, doc.sentence("S1")),
                     as_of=published.isoformat() if published else None)
-        result = assistant.verification_questions(doc, claims=[one])
-        return [q.question for q in result.questions]
+        # The questions step itself: a one-sentence claim is not an article the API accepts.
+        step = analysis.questions_step(doc, [one], assistant.options, assistant.backend.count_tokens, [])
+        questions = run_step(step, assistant.backend, new_provenance(assistant.backend))
+        return [q.question for q in questions]
 
     return ask
 
@@ -268,7 +273,11 @@ def run_suite(suite: Suite, backend: Backend, *, options: Options | None = None,
         prov.cassette.hits, prov.cassette.recorded = cassette.hits, cassette.recorded
 
     if suite.name == "fixtures":
+        from .question_score import fixture_question_rates
+
         result.metrics = scorers.fixture_metrics(article_runs, resamples=resamples, seed=seed)
+        result.metrics += fixture_question_rates([r.item for r in article_runs], resamples=resamples,
+                                                 seed=seed)
     elif suite.name == "seed":
         result.metrics = scorers.seed_metrics(article_runs, resamples=resamples, seed=seed)
     elif suite.task == "analyze":

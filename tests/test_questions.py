@@ -128,3 +128,24 @@ def test_meteor_like_and_matched_score() -> None:
     assert 0.4 < full < 0.5 and strict == full
     padded, padded_strict = matched_score(["Does Joe Biden want to ban fracking in the US?", "What?", "Why?"], theirs)
     assert padded >= full and padded_strict < padded
+
+
+def test_averitec_suite_skips_without_data_and_scores_a_claim(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from assistant.backends.fake import FakeBackend
+    from evals.runner import run_suite
+    from evals.suites import SuiteUnavailable, load_suite
+
+    monkeypatch.setenv("ASSISTANT_EVAL_DATA", str(tmp_path))
+    with pytest.raises(SuiteUnavailable, match=r"averitec_dev_part\.jsonl is absent"):
+        load_suite("averitec")
+    (tmp_path / "dev").mkdir()
+    row = {"id": "a-1", "claim": "Joe Biden wants to ban fracking in the US.", "claim_date": "10-10-2020",
+           "questions": [{"question": "Does Biden want to ban fracking in the US?", "answers": []}]}
+    (tmp_path / "dev" / "averitec_dev_part.jsonl").write_text(json.dumps(row) + "\n", encoding="utf-8")
+    result = run_suite(load_suite("averitec"), FakeBackend(default="{}"), resamples=10)
+    score = next(m for m in result.metrics if m.name == "question_score")
+    assert score.n == 1 and score.mean is not None
+    if sig.spacy_available():
+        assert score.mean > 0.5  # "Does Joe Biden want to ban fracking in the US?"
