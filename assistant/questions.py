@@ -269,7 +269,7 @@ def method_for(claim: Claim, kind: QuestionKind) -> VerificationMethod:
     if kind == "on_record":
         return VerificationMethod.on_record_confirmation
     return {
-        ClaimType.statistic: VerificationMethod.dataset,
+        ClaimType.statistic: VerificationMethod.official_record,  # counts are kept by a body
         ClaimType.event: VerificationMethod.official_record,
         ClaimType.position_policy: VerificationMethod.primary_document,
         ClaimType.causal: VerificationMethod.expert,
