@@ -354,7 +354,7 @@ class _Clause:
         subj_start = min(t.i for t in self.subj.subtree) if self.subj is not None else verb.i
         self.dates: list[str] = []
         for child in verb.children:
-            if child is self.subj:
+            if self.subj is not None and child.i == self.subj.i:
                 continue
             span = _skip_subtree(child)
             text = " ".join(verb.doc[i].text for i in sorted(span))
@@ -389,7 +389,7 @@ class _Clause:
         for deps in (("relcl", "appos"), ("prep", "advmod", "npadvmod", "dative"), ("acl",)):
             while len(self.tokens()) > _MAX_WORDS:
                 cands = [t for t in self.verb.subtree if t.i in self.keep and t.dep_ in deps
-                         and t.i > self.verb.i and t is not self.verb]
+                         and t.i > self.verb.i]
                 if not cands:
                     break
                 last = max(cands, key=lambda t: t.i)
@@ -469,9 +469,11 @@ def _number_target(clause: _Clause, claim: Claim) -> tuple[Any, str] | None:
         money = t.ent_type_ == "MONEY" or any(c.text in "$€£" for c in t.head.children) \
             or t.head.lower_ in ("million", "billion", "dollars", "euros")
         noun = t.head if t.dep_ in ("nummod", "quantmod", "compound") else t
-        while noun.dep_ in ("nummod", "quantmod", "compound") and noun.head is not noun:
+        while noun.dep_ in ("nummod", "quantmod", "compound") and noun.head.i != noun.i:
             noun = noun.head
-        if noun.pos_ not in ("NOUN", "PROPN", "NUM") or noun.ent_type_ == "PERCENT":
+        if noun.lower_ in ("%", "percent", "per cent") or noun.ent_type_ == "PERCENT":
+            return noun, "What percentage"  # "52% of Nigeria's population lives ..."
+        if noun.pos_ not in ("NOUN", "PROPN", "NUM"):
             return None
         return noun, "How much" if money else "How many"
     return None
@@ -494,16 +496,19 @@ def _wh_number(clause: _Clause, claim: Claim) -> str | None:
     counted = [t for t in noun.subtree if t.i in clause.keep and t.i not in aside
                and t.dep_ not in ("nummod", "quantmod", "det")
                and not t.like_num and t.text not in "$€£" and t.dep_ != "relcl"
-               and not any(a.dep_ == "relcl" for a in t.ancestors if a.i in np_ids and a is not noun)]
+               and not any(a.dep_ == "relcl" for a in t.ancestors if a.i in np_ids and a.i != noun.i)]
     phrase = "" if wh == "How much" else _render(counted, clause.replace)
-    if noun.lower_ in ("million", "billion", "thousand", "%", "percent"):
+    if wh == "What percentage":  # keep only "of <whole>"
+        of = next((c for c in noun.children if c.dep_ == "prep" and c.lower_ == "of"), None)
+        phrase = _render([t for t in of.subtree if t.i in clause.keep], clause.replace) if of is not None else ""
+    elif noun.lower_ in ("million", "billion", "thousand"):
         phrase = ""
     subj_ids = _skip_subtree(clause.subj) if clause.subj is not None else set()
     if noun.i in subj_ids and noun.i == (clause.subj.i if clause.subj is not None else -1):
         rest = [t for t in clause.tokens() if t.i not in np_ids]
         return f"{wh} {phrase} {_render(rest, clause.replace)}".replace("  ", " ")
     prep = noun.head if noun.dep_ == "pobj" else None
-    if prep is not None and prep.head is clause.verb and prep.i not in subj_ids:
+    if prep is not None and prep.head.i == clause.verb.i and prep.i not in subj_ids:
         body = clause.inverted(without=_skip_subtree(prep) | np_ids)
         return f"{prep.text.capitalize()} {wh.lower()} {phrase} {body[0].lower()}{body[1:]}" if body else None
     if noun.dep_ in ("dobj", "attr", "npadvmod", "oprd") and noun.i not in subj_ids:
@@ -571,16 +576,16 @@ def code_questions(claim: Claim) -> list[VerificationQuestion]:
     root = next((t for t in sent if t.dep_ == "ROOT"), sent[0])
     heads = [root] + [c for c in root.children if c.dep_ == "conj" and c.pos_ in ("VERB", "AUX")
                       and _subject(c) is not None]
-    heads = [h for h in heads if h is head or not (h.lemma_ in SAY_LEMMAS and any(
+    heads = [h for h in heads if h.i == head.i or not (h.lemma_ in SAY_LEMMAS and any(
         c.dep_ in ("ccomp", "xcomp") for c in h.children))]  # not the reporting frame itself
-    if reported and head not in heads:
+    if reported and head.i not in {h.i for h in heads}:
         heads.insert(0, head)
 
     def own_numbers(h: Any) -> bool:
         inner = {t.i for c in h.children if c.dep_ == "conj" and _subject(c) is not None for t in c.subtree}
         return any(n in t.text.replace(",", "") for t in h.subtree if t.i not in inner for n in central)
 
-    heads.sort(key=lambda h: (not own_numbers(h), h is not head))
+    heads.sort(key=lambda h: (not own_numbers(h), h.i != head.i))
     clauses = []
     for h in heads[:2]:
         c = _Clause(h, speaker)

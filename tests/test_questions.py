@@ -149,3 +149,17 @@ def test_averitec_suite_skips_without_data_and_scores_a_claim(tmp_path, monkeypa
     assert score.n == 1 and score.mean is not None
     if sig.spacy_available():
         assert score.mean > 0.5  # "Does Joe Biden want to ban fracking in the US?"
+
+
+@needs_spacy
+@pytest.mark.parametrize(("text", "wh"), [
+    ("52% of Nigeria’s current population lives in urban areas.",
+     "What percentage of Nigeria’s current population lives in urban areas?"),
+    ("India’s imports from China increased by 27% in 2020.",
+     "By what percentage did India’s imports from China increase in 2020?"),
+    ("There are currently some 200 Florida National Guard (USA) personnel in Ukraine.",
+     "How many Florida National Guard personnel in Ukraine are there currently?"),
+])
+def test_wh_question_for_the_figure(text: str, wh: str) -> None:
+    c = claim(text, type_=ClaimType.statistic, as_of=None)
+    assert wh in [q.question for q in code_questions(c)]
