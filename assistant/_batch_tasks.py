@@ -1,29 +1,21 @@
-"""What a batch run does per article: the tasks, their pre-run call plans, and the
-end-of-run step of `brief` (one briefing over every finished article)."""
+"""What a batch run does per article: the tasks, the calls each will make (planned by
+running the task's own code against a `pipeline.Planner`), and the end-of-run step of
+`brief` (one briefing over every finished article)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field
 
-from . import analysis
 from .api import AsyncAssistant
-from .backends.base import ChatRequest
 from .check_schemas import FactCheckReport
 from .errors import InputError, UserError
-from .schemas import (
-    Analysis,
-    ClaimsDraft,
-    Document,
-    QuestionsDraft,
-    ReduceDraft,
-    SummaryDraft,
-)
-from .structured import CallSpec, _Exchange
+from .pipeline import PlannedCall, Planner, plan_calls
+from .schemas import Analysis, Document
 
 
 @dataclass(frozen=True)
@@ -35,8 +27,7 @@ class TaskInput:
     evidence: list[Document] = field(default_factory=list)
 
 
-Runner = Callable[[AsyncAssistant, TaskInput], Awaitable[BaseModel]]
-Planner = Callable[[AsyncAssistant, Document], list[ChatRequest]]
+Runner = Callable[[AsyncAssistant, TaskInput], Coroutine[Any, Any, BaseModel]]
 # (results path, [(input name, document, result)] of the ok inputs, evidence) -> files written
 Finisher = Callable[[Path, list[tuple[str, Document, dict[str, Any]]], list[Document]],
                     list[Path]]
@@ -44,13 +35,11 @@ Finisher = Callable[[Path, list[tuple[str, Document, dict[str, Any]]], list[Docu
 
 @dataclass(frozen=True)
 class Task:
-    """A per-article operation. `run` produces the result; `plan` lists the requests it
-    makes at one attempt each (for the pre-run estimate; None if unknown); `finish`, if
-    any, runs once every input is finished."""
+    """A per-article operation. `run` produces the result (and, run against a Planner,
+    lays out its calls: `plan`); `finish`, if any, runs once every input is finished."""
 
     name: str
     run: Runner
-    plan: Planner | None = None
     finish: Finisher | None = None
     description: str = ""
 
@@ -58,53 +47,14 @@ class Task:
 # --------------------------------------------------------------------------- plans
 
 
-def _request(spec: CallSpec) -> ChatRequest:
-    return _Exchange(spec).request()
-
-
-def _plan(a: AsyncAssistant, doc: Document, stages: Sequence[str]) -> list[ChatRequest]:
-    """The first-attempt requests of the analysis stages, rendered as they will be sent.
-
-    Summary calls are exact. Claim candidates are chosen by sentence signals at run time;
-    the estimate stands in the longest sentences (no spaCy pass before the run) and lists
-    the same sentences as the claims the questions call will see.
-    """
-    o = a.options
-    chunks = analysis.chunk_sentences(doc, o.chunk_tokens, a.backend.count_tokens)
-    dirs = o.prompts_dir
-    out: list[ChatRequest] = []
-    if "summary" in stages:
-        for chunk in chunks:
-            out.append(_request(CallSpec("summarize", {**analysis.prefix_values(doc, chunk),
-                                                       "max_points": o.max_points},
-                                         SummaryDraft, prompts_dir=dirs)))
-        if len(chunks) > 1:
-            listing = "\n".join(f"{i}. {'x ' * 20}" for i in range(1, o.max_points * len(chunks)))
-            out.append(_request(CallSpec("summary_reduce", {"title": doc.title or "(none)",
-                                                            "points": listing,
-                                                            "max_points": o.max_points},
-                                         ReduceDraft, prompts_dir=dirs)))
-    if "claims" in stages or "questions" in stages:
-        longest = sorted(doc.sentences, key=lambda s: len(s.text), reverse=True)[: o.max_claims]
-        chosen = {s.index for s in longest}
-        for chunk in chunks:
-            mine = [s for s in chunk if s.index in chosen]
-            if not mine:
-                continue
-            prefix = analysis.prefix_values(doc, chunk)
-            if "claims" in stages:
-                out.append(_request(CallSpec("claims", {**prefix,
-                                                        "candidates": analysis.numbered(mine)},
-                                             ClaimsDraft, prompts_dir=dirs)))
-            if "questions" in stages:
-                listing = "\n".join(f"{n}. {s.text}" for n, s in enumerate(mine, 1))
-                out.append(_request(CallSpec("questions", {**prefix, "claims": listing},
-                                             QuestionsDraft, prompts_dir=dirs)))
-    return out
-
-
-def _with_plan(stages: Sequence[str]) -> Planner:
-    return lambda a, doc: _plan(a, doc, stages)
+def plan(task: Task, a: AsyncAssistant, t: TaskInput) -> list[PlannedCall]:
+    """The calls `task` makes on `t` (first attempts, each with its attempt limit), laid
+    out by the task's own code with no model call: chunks, map-reduce, questions per
+    chunk with claims, fact-check verdicts per claim and evidence hit. An input the task
+    refuses (no news, no evidence) raises as the run would, before any call."""
+    planner = Planner(a.backend)
+    plan_calls(task.run(AsyncAssistant(planner, options=a.options), t))
+    return planner.calls
 
 
 # --------------------------------------------------------------------------- check, brief
@@ -161,20 +111,13 @@ def _write_briefing(out: Path, done: list[tuple[str, Document, dict[str, Any]]],
 
 TASKS: dict[str, Task] = {
     "analyze": Task("analyze", lambda a, t: a.analyze(t.doc),
-                    _with_plan(("summary", "claims", "questions")),
                     description="summary, claims and verification questions"),
-    "summarize": Task("summarize", lambda a, t: a.summarize(t.doc), _with_plan(("summary",)),
-                      description="structured summary"),
-    "claims": Task("claims", lambda a, t: a.extract_claims(t.doc), _with_plan(("claims",)),
-                   description="check-worthy claims"),
+    "summarize": Task("summarize", lambda a, t: a.summarize(t.doc), description="structured summary"),
+    "claims": Task("claims", lambda a, t: a.extract_claims(t.doc), description="check-worthy claims"),
     "questions": Task("questions", lambda a, t: a.verification_questions(t.doc),
-                      _with_plan(("claims", "questions")),
                       description="claims plus verification questions"),
-    "check": Task("check", _check, _with_plan(("claims",)),
-                  description="the article's claims fact-checked against evidence "
-                              "(estimate: claim extraction only)"),
-    "brief": Task("brief", _brief_item, _with_plan(("summary", "claims", "questions")),
-                  finish=_write_briefing,
+    "check": Task("check", _check, description="the article's claims fact-checked against evidence"),
+    "brief": Task("brief", _brief_item, finish=_write_briefing,
                   description="per-article analysis (and fact-check with evidence), then one "
                               "briefing over all of them: OUT.briefing.md and .json"),
 }

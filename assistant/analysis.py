@@ -355,6 +355,14 @@ def _calibrated_reason(transparent: str, cal: calibration.CalibratedScore) -> st
             f"{moved or 'average sentence'}; transparent: {transparent}")
 
 
+def _all_checkworthy(ids: list[int]) -> Callable[[], ClaimsDraft]:
+    """Planning's answer: every candidate voted check-worthy, the most claims (and so
+    questions and verdict calls) a run can keep."""
+    return lambda: ClaimsDraft.model_construct(claims=[ClaimDraft.model_construct(
+        id=i, claim="", type=ClaimType.other, speaker=None, checkworthy=True, quote=None)
+        for i in ids])
+
+
 def claims_step(doc: Document, opts: Options, count: TokenCounter,
                 notes: list[str], model: str | None = None) -> Step[list[Claim]]:
     """Claims on the sentences the transparent score ranks highest.
@@ -380,7 +388,7 @@ def claims_step(doc: Document, opts: Options, count: TokenCounter,
                 "claims", {**prefix_values(doc, chunk),
                            "candidates": "\n".join(_candidate_line(doc, c) for c in mine)},
                 ClaimsDraft, _claims_check(doc, allowed), opts.max_attempts,
-                prompts_dir=opts.prompts_dir))
+                prompts_dir=opts.prompts_dir, stand_in=_all_checkworthy(sorted(allowed))))
     try:
         results: list[Structured[ClaimsDraft]] = yield specs
         draft_lists = [r.value.claims for r in results]

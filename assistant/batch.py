@@ -44,7 +44,7 @@ from pydantic import BaseModel, Field
 from . import analysis
 from ._batch_inputs import BatchInput, read_inputs
 from ._batch_io import Progress, ResultsFile
-from ._batch_tasks import TASKS, BriefItem, Task, TaskInput, get_task
+from ._batch_tasks import TASKS, BriefItem, Task, TaskInput, get_task, plan
 from .api import AsyncAssistant
 from .backends.base import Backend, ChatRequest, ChatResponse
 from .budget import Budget, BudgetedBackend, Estimate, Ledger, PriceTable
@@ -58,6 +58,7 @@ from .errors import (
     error_class,
 )
 from .evidence import load_evidence
+from .pipeline import PlannedCall
 from .schemas import Document, Provenance, Usage
 
 __all__ = [
@@ -336,12 +337,9 @@ class BatchRunner:
                 # On the event loop, like the pipeline's own CPU work: the sentence splitter
                 # shares one pysbd Segmenter per process, which keeps per-call state, so
                 # intake in worker threads corrupts sentence grids (sentences go missing).
-                doc = item.load(self.max_chars)
-                evidence = self.evidence
-                if item.evidence:
-                    evidence = load_evidence(item.evidence, max_chars=self.max_chars).docs
+                given = task_input(item, self.evidence, self.max_chars)
                 assistant = AsyncAssistant(meter, options=self.options)
-                result = await self.task.run(assistant, TaskInput(doc, item.name, evidence))
+                result = await self.task.run(assistant, given)
         except BudgetExceededError as exc:
             self.stop(str(exc), "budget")
             return self._record(item, "not_started", error=self._error(exc), provenance=prov())
@@ -387,24 +385,37 @@ class BatchRunner:
 # --------------------------------------------------------------------------- entry points
 
 
+def task_input(item: BatchInput, evidence: Sequence[Document], max_chars: int) -> TaskInput:
+    """What the task gets for `item`: its document, and its own evidence or the shared."""
+    doc = item.load(max_chars)
+    if item.evidence:
+        evidence = load_evidence(item.evidence, max_chars=max_chars).docs
+    return TaskInput(doc, item.name, list(evidence))
+
+
 def estimate(inputs: Sequence[BatchInput], backend: Backend, *, task: str = "analyze",
              prices: PriceTable | None = None, options: analysis.Options | None = None,
-             discount: float = 1.0, max_chars: int = 300_000) -> Estimate | None:
-    """Tokens and cost of running `task` over `inputs`, before any model call (None when
-    the task cannot say which calls it will make)."""
-    planner = get_task(task).plan
-    if planner is None:
-        return None
+             discount: float = 1.0, max_chars: int = 300_000,
+             evidence: Sequence[Document] = ()) -> Estimate:
+    """Calls, tokens and cost of running `task` over `inputs`, before any model call.
+
+    The calls are the task's own, laid out by running it against a `pipeline.Planner`
+    (see `_batch_tasks.plan`): exact at one attempt each when no answer fails validation;
+    `max_calls` counts every re-ask the attempt limits allow. An input the run will
+    refuse (unreadable, no news, no evidence) plans no call, as it will make none.
+    """
+    chosen = get_task(task)
     assistant = AsyncAssistant(backend, options=options)
-    requests: list[ChatRequest] = []
+    calls: list[PlannedCall] = []
     for item in inputs:
         try:
-            requests += planner(assistant, item.load(max_chars))
+            calls += plan(chosen, assistant, task_input(item, evidence, max_chars))
         except AssistantError:
             continue  # it will end as an error record without a model call
     price = (prices or PriceTable.load()).for_backend(backend)
-    return Estimate.of(requests, articles=len(inputs), model=backend.model, price=price,
-                       discount=discount)
+    return Estimate.of([c.request for c in calls], articles=len(inputs), model=backend.model,
+                       price=price, discount=discount,
+                       max_calls=sum(c.max_attempts for c in calls))
 
 
 async def arun_batch(source: str | Path, out: str | Path, *, backend: Backend,
@@ -443,8 +454,8 @@ async def arun_batch(source: str | Path, out: str | Path, *, backend: Backend,
             # Before any article runs, so intake here races nothing (see _process).
             summary.estimate = estimate(pending, backend, task=task, prices=prices,
                                         options=options, discount=price_discount,
-                                        max_chars=max_chars)
-            if on_estimate is not None and summary.estimate is not None:
+                                        max_chars=max_chars, evidence=shared)
+            if on_estimate is not None:
                 on_estimate(summary.estimate)
 
         stack: Backend = backend

@@ -153,6 +153,8 @@ class Estimate(BaseModel):
 
     articles: int = Field(description="Inputs to process.")
     calls: int = Field(description="Model calls at one attempt each (re-asks not included).")
+    max_calls: int | None = Field(None, description="Model calls if every call is re-asked up "
+                                                    "to its attempt limit.")
     prompt_tokens: int = Field(description="Prompt tokens over those calls.")
     completion_tokens: int = Field(description="Expected completion tokens.")
     max_completion_tokens: int = Field(description="Completion tokens if every call used its max_tokens.")
@@ -169,14 +171,16 @@ class Estimate(BaseModel):
         cost = ("cost unknown (no price for this model; see --prices)" if self.cost is None
                 else f"≈ ${self.cost:,.4f} (at most ${self.max_cost or 0:,.4f})")
         approx = "" if self.exact else "~"
-        return (f"estimate: {self.articles} article(s), {self.calls} call(s), "
+        reasks = (f" (up to {self.max_calls:,} with re-asks)"
+                  if self.max_calls is not None and self.max_calls > self.calls else "")
+        return (f"estimate: {self.articles} article(s), {self.calls:,} call(s){reasks}, "
                 f"{approx}{self.prompt_tokens:,} prompt + ~{self.completion_tokens:,} completion "
                 f"tokens (at most {self.max_completion_tokens:,}) with {self.model}: {cost}")
 
     @classmethod
     def of(cls, requests: Iterable[ChatRequest], *, articles: int, model: str,
            price: Price | None, completion_ratio: float = 0.5,
-           discount: float = 1.0) -> Estimate:
+           discount: float = 1.0, max_calls: int | None = None) -> Estimate:
         """Count `requests`; completions are assumed to use `completion_ratio` of max_tokens.
 
         `discount` scales the prices (0.5 for OpenAI's Batch API).
@@ -197,7 +201,7 @@ class Estimate(BaseModel):
         if price is not None:
             cost = price.cost(prompt, expected) * discount
             max_cost = price.cost(prompt, ceiling) * discount
-        return cls(articles=articles, calls=calls, prompt_tokens=prompt,
+        return cls(articles=articles, calls=calls, max_calls=max_calls, prompt_tokens=prompt,
                    completion_tokens=expected, max_completion_tokens=ceiling, model=model,
                    cost=cost, max_cost=max_cost, exact=exact)
 

@@ -48,7 +48,10 @@ class _AttemptFailed(Exception):
 
 @dataclass
 class CallSpec:
-    """Everything needed for one structured call; the drivers below execute it."""
+    """Everything needed for one structured call; the drivers below execute it.
+
+    `stand_in`, if set, is the answer planning assumes (`pipeline.Planner`) where the
+    calls that follow depend on it; without it planning assumes an empty answer."""
 
     prompt: str
     values: dict[str, Any]
@@ -57,6 +60,7 @@ class CallSpec:
     max_attempts: int = 3
     params: dict[str, Any] = field(default_factory=dict)
     prompts_dir: Path | None = None
+    stand_in: Callable[[], BaseModel] | None = None
 
 
 def parse_output(text: str, output: type[T]) -> tuple[T | None, list[ValidationIssue]]:

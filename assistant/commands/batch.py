@@ -184,16 +184,15 @@ def batch_command(args: argparse.Namespace) -> int:
 
 def _estimate_only(args: argparse.Namespace, backend: Any, prices: Any, discount: float) -> int:
     from ..batch import estimate, needs_run, read_inputs, read_results
+    from ..evidence import load_evidence
 
     inputs = read_inputs(args.input)
     done = read_results(args.out) if args.out.exists() else {}
     pending = [i for i in {i.id: i for i in inputs}.values()
                if needs_run(done.get(i.id), retry_errors=args.retry_errors)]
+    shared = load_evidence(list(args.evidence), max_chars=args.max_chars).docs if args.evidence else []
     found = estimate(pending, backend, task=args.task, prices=prices, discount=discount,
-                     max_chars=args.max_chars)
-    if found is None:
-        print(f"assistant: task {args.task!r} cannot estimate its calls", file=sys.stderr)
-        return EXIT_OK
+                     max_chars=args.max_chars, evidence=shared)
     print(found.model_dump_json(indent=2))
     print(f"assistant: {found.line()}", file=sys.stderr)
     if len(pending) != len(inputs):
