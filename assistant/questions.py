@@ -87,7 +87,7 @@ def with_dates(claim: Claim) -> str:
     text = claim.text
     for d in sorted(claim.dates, key=lambda d: -len(d.expression)):
         phrase = format_date(d.resolved)
-        pattern = re.compile(r"(?:\b(?:on|in|during|by)\s+)?" + re.escape(d.expression), re.I)
+        pattern = re.compile(r"(?:\b(?:on|in|during|by)\s+)?" + re.escape(d.expression) + r"(?![-–]\w)", re.I)
         m = pattern.search(text)
         if m is None:
             continue
@@ -282,6 +282,8 @@ def method_for(claim: Claim, kind: QuestionKind) -> VerificationMethod:
 
 _ORG_TAIL = ORG_WORDS | words("Board Authority Association Club Federation Unit Mission Institute "
                                "Society Foundation Centre Center Tribunal Assembly Chamber Commission")
+_BODY_NOUNS = words("government administration ministry department police military army "
+                    "authorities council commission agency office")
 _DROP_DEPS = {"advcl", "prep", "advmod", "npadvmod", "intj", "mark", "cc", "punct", "dep",
               "parataxis", "meta", "prt"}
 _DEMONSTRATIVE = {"this": "the", "these": "the", "that": "the", "those": "the", "such": "the"}
@@ -453,7 +455,7 @@ def _finish(text: str, dates: Sequence[str]) -> str:
     for d in dates:
         d = d[:1].lower() + d[1:] if re.match(r"(?:On|In|During)\b", d) else d
         if d.lower() not in text.lower():
-            text += " " + (d if re.match(r"(?i)^(?:on|in|during)\b", d) else f"on {d}")
+            text += " " + (d if re.match(r"(?i)^(?:on|in|during|as of)\b", d) else f"on {d}")
     text = re.sub(r"[.,;:]+([”\"])$", r"\1", text)
     return text[:1].upper() + text[1:] + "?"
 
@@ -552,7 +554,9 @@ def code_questions(claim: Claim) -> list[VerificationQuestion]:
         lead_date, text = m.group(0).strip(" ,"), text[m.end():]
         lead_date = lead_date[:1].lower() + lead_date[1:]
     speaker = claim.attribution.speaker
-    named_speaker = bool(speaker and speaker[:1].isupper())
+    # A named person or body: "the North American country" is a description, not a source.
+    named_speaker = bool(speaker and speaker[:1].isupper() and (
+        speaker.split()[-1][:1].isupper() or speaker.split()[-1].lower() in _BODY_NOUNS))
     if speaker and named_speaker and (set(speaker.split()) & _ORG_TAIL or
                                       {w.lower() for w in speaker.split()} & GROUP_NOUNS):
         speaker = f"the {speaker}"  # "Did the White House say ..."
@@ -593,8 +597,17 @@ def code_questions(claim: Claim) -> list[VerificationQuestion]:
         clauses.append(c)
     for n, clause in enumerate(clauses):
         core = clause.declarative()
-        dates = ([lead_date] if lead_date else []) + clause.dates or [format_date(d.resolved) for d in claim.dates
-                                 if format_date(d.resolved).lower() not in core.lower()][:1]
+        # A date belongs to the clause it was written in: the sentence-initial one to the
+        # main clause, others to the clause whose words contain them.
+        full = " ".join(t.text for t in clause.verb.subtree).lower()
+        lead = [lead_date] if lead_date and clause.verb.dep_ == "ROOT" else []
+        dates = lead + clause.dates or [
+            phrase for d in claim.dates if (phrase := format_date(d.resolved)).lower() not in core.lower()
+            and phrase.split(" ", 1)[1].lower() in full][:1]
+        if not dates and reported and clause.verb.i == head.i and (claim.dates or lead_date):
+            # Reported content without a date of its own held when it was reported.
+            when = lead_date or format_date(claim.dates[0].resolved)
+            dates = ["as of " + when.split(" ", 1)[1]]
         yes_no = clause.inverted()
         if yes_no is not None:
             add(_finish(yes_no, dates), "yes_no", core)
@@ -608,17 +621,20 @@ def code_questions(claim: Claim) -> list[VerificationQuestion]:
                 add(_finish(w, []) if (w := _wh_date(clause, dates)) else None, "wh", core)
     if named_speaker and (reported or claim.type == ClaimType.attributed_statement
                           or claim.attribution.verb):
+        # "Last December, EL ESPAÑOL reported ...": the report's own date, else publication
+        say = head.head if reported else None
+        when = f" {lead_date}" if lead_date and say is not None and say.dep_ == "ROOT" else _say_when(claim)
         quotes = [claim.text[a:b].strip("“”\"«» ") for a, b in direct_quotes(claim.text)]
         quote = max(quotes, key=len) if quotes else None
         content = _Clause(head, speaker).declarative() if reported and _subject(head) is not None else None
-        if content and not question_problems(f"Did {speaker} say{_say_when(claim)} that {content}?",
+        if content and not question_problems(f"Did {speaker} say{when} that {content}?",
                                              claim, "on_record"):
-            add(f"Did {speaker} say{_say_when(claim)} that {content}?", "on_record", content)
+            add(f"Did {speaker} say{when} that {content}?", "on_record", content)
         elif quote:
             words = quote.split()
             quote = " ".join(words[:28]) + ("…" if len(words) > 28 else "")
-            add(f"Did {speaker} say{_say_when(claim)}: “{quote.rstrip(' ,.;')}”?", "on_record", quote)
+            add(f"Did {speaker} say{when}: “{quote.rstrip(' ,.;')}”?", "on_record", quote)
         elif content:
             core0 = clauses[0].declarative() if clauses else ""
-            add(f"Did {speaker} say{_say_when(claim)} that {core0}?", "on_record", core0)
+            add(f"Did {speaker} say{when} that {core0}?", "on_record", core0)
     return out
