@@ -67,6 +67,12 @@ class Options:
     prompts_dir: Path | None = None
     # Calibration profiles are looked up here first (see assistant.calibration).
     profiles_dir: Path | None = None
+    # check_summary: also run the generated judge (changed words, error type; ~90 output
+    # tokens per summary sentence). Off by default: its label was at chance on SummEdits;
+    # the entailment probability feeds the calibrated decision instead.
+    faithfulness_judge: bool = False
+    # check_summary: the entailment probability per summary sentence (one 1-token call).
+    faithfulness_probe: bool = True
 
 
 TokenCounter = Callable[[str], int]

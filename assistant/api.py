@@ -156,7 +156,7 @@ class Assistant(_Base):
         doc, notes = _article(article, **meta), []
         prov = self._prov(doc, notes)
         step = faithfulness_step(doc, summary_text, _faith_options(self.options), self._count,
-                                 notes, use_model=use_model)
+                                 notes, use_model=use_model, model=self.backend.model)
         return run(step, self.backend, prov).model_copy(update={"provenance": prov})
 
     def fact_check(self, article_or_claims: Article | ClaimList | Sequence[Claim | str],
@@ -236,7 +236,7 @@ class AsyncAssistant(_Base):
         doc, notes = _article(article, **meta), []
         prov = self._prov(doc, notes)
         step = faithfulness_step(doc, summary_text, _faith_options(self.options), self._count,
-                                 notes, use_model=use_model)
+                                 notes, use_model=use_model, model=self.backend.model)
         return (await arun(step, self.backend, prov)).model_copy(update={"provenance": prov})
 
     async def fact_check(self, article_or_claims: Article | ClaimList | Sequence[Claim | str],
@@ -282,7 +282,8 @@ class AsyncAssistant(_Base):
 
 def _faith_options(o: analysis.Options) -> FaithOptions:
     return FaithOptions(max_attempts=o.max_attempts, chunk_tokens=o.chunk_tokens,
-                        prompts_dir=o.prompts_dir)
+                        prompts_dir=o.prompts_dir, profiles_dir=o.profiles_dir,
+                        judge=o.faithfulness_judge, probe=o.faithfulness_probe)
 
 
 @dataclasses.dataclass

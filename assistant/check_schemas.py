@@ -17,7 +17,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .schemas import DRAFTS, DateResolution, DocumentInfo, Provenance, Quote
+from .schemas import DRAFTS, CalibratedScore, DateResolution, DocumentInfo, Provenance, Quote
 
 # --------------------------------------------------------------------------- deterministic
 
@@ -96,9 +96,19 @@ class SentenceJudgement(BaseModel):
     changed_unsupported: list[str] = Field(
         default_factory=list, description="Content words of model_changed that code found in none of "
                                           "the candidate article sentences (a verified flag).")
-    decided_by: Literal["checks", "model", "support"] = Field(
+    probability: float | None = Field(
+        default=None, description="The model's P(supported) over the sentence's focused premise "
+                                  "(the closest article sentences); None without the model.")
+    probability_method: Literal["logprobs", "label"] | None = Field(
+        default=None, description="logprobs: read from the answer token's log-probabilities; "
+                                  "label: the endpoint returned none, so the greedy Yes/No stands in.")
+    calibrated: CalibratedScore | None = Field(
+        default=None, description="The calibrated decision: the profile's probability over the "
+                                  "checks' findings and the model's probability, and what moved it.")
+    decided_by: Literal["checks", "model", "support", "calibrated"] = Field(
         description="What decided the label: a deterministic mismatch, the model judge (its "
-                    "flag verified by code), or lexical support alone (deterministic-only mode).")
+                    "flag verified by code), lexical support alone (deterministic-only mode), "
+                    "or the calibrated combination of checks and the model's probability.")
 
 
 class FaithfulnessReport(BaseModel):

@@ -13,12 +13,15 @@ type and changed words, verified by code) and decides only with `model_decides=T
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from . import entailment
 from .analysis import TokenCounter, chunk_sentences, numbered, prefix_values
+from .calibration import ProfileChoice, find_profile, score_row
 from .check_schemas import (
     ErrorType,
     FaithDraft,
@@ -34,7 +37,7 @@ from .grounding import anchor, content_terms, sentence_quote, support
 from .pipeline import Step
 from .schemas import Document, DocumentInfo, Sentence
 from .segment import split_sentences
-from .structured import CallSpec, Structured
+from .structured import CallSpec, Probability, ProbeSpec
 
 _ERROR_OF_KIND = {
     MismatchKind.number: ErrorType.entity, MismatchKind.unit: ErrorType.entity,
@@ -70,6 +73,39 @@ class FaithOptions:
     chunk_tokens: int = 3000
     max_summary_sentences: int = 40
     prompts_dir: Path | None = None
+    # Ask the model one narrow question per summary sentence over its focused premise and
+    # read P(Yes); a calibration profile combines it with the checks (see `judge`).
+    probe: bool = True
+    # The generated judge (changed words, error type, ids): slower, and its label was at
+    # chance on SummEdits; explanations only, unless model_decides.
+    judge: bool = False
+    profiles_dir: Path | None = None
+
+
+# The named features of a calibrated faithfulness decision (profiles fitted on them by
+# evals/faithfulness_features.py + `assistant calibrate --task faithfulness`). Summary
+# level: aggregated over its sentences (the weakest one counts); sentence level: one.
+CHECK_FEATURES = (*(f"chk_{k.value}" for k in MismatchKind), "chk_any", "support_min")
+MODEL_FEATURES = ("p_min", "p_mean", "logit_min")
+FEATURES = CHECK_FEATURES + MODEL_FEATURES
+
+
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-4), 1 - 1e-4)
+    return math.log(p / (1 - p))
+
+
+def faith_features(findings: Sequence[tuple[Sequence[Mismatch], float, float | None]]) -> dict[str, float]:
+    """Features of one summary (or sentence) from its sentences' (mismatches, support,
+    P(supported) or None). Model features are absent when no probability was read."""
+    kinds = {m.kind for mismatches, _, _ in findings for m in mismatches}
+    feats = {f"chk_{k.value}": float(k in kinds) for k in MismatchKind}
+    feats["chk_any"] = float(bool(kinds))
+    feats["support_min"] = min(score for _, score, _ in findings)
+    ps = [p for _, _, p in findings if p is not None]
+    if ps:
+        feats.update(p_min=min(ps), p_mean=sum(ps) / len(ps), logit_min=_logit(min(ps)))
+    return feats
 
 
 def summary_sentences(summary_text: str, limit: int) -> list[Sentence]:
@@ -113,9 +149,20 @@ def changed_unsupported(changed: str, sources: list[str], sentence: str) -> list
 
 def judge(s: Sentence, mismatches: list[Mismatch], ids: list[str], score: float,
           draft: FaithDraft | None, doc: Document, opts: FaithOptions,
-          candidates: list[Sentence]) -> SentenceJudgement:
-    """Combine the deterministic findings with the model's draft (if any) for one sentence."""
+          candidates: list[Sentence], prob: Probability | None = None,
+          choice: ProfileChoice | None = None) -> SentenceJudgement:
+    """Combine the deterministic findings with the model's probability and draft (if any).
+
+    With a probability and a profile, the profile decides: a small logistic model over
+    the checks' findings, the lexical support and the model's P(supported), fitted on
+    human-labelled summaries. Otherwise: a deterministic mismatch decides; then the
+    model's judge if `model_decides`; else the lexical support floor.
+    """
     blocking = [m for m in mismatches if m.kind in opts.blocking]
+    calibrated = None
+    if prob is not None and choice is not None:
+        calibrated = score_row(choice.profile, faith_features([(mismatches, score, prob.p)]),
+                               default_used=choice.default_used)
     unsupported: list[str] = []
     if draft is not None:
         cited = [f"S{i}" for i in draft.ids if doc.has_sentence(i)]
@@ -123,7 +170,15 @@ def judge(s: Sentence, mismatches: list[Mismatch], ids: list[str], score: float,
             ids = cited
         seen = [c.text for c in candidates] + [doc.sentence(c).text for c in cited]
         unsupported = changed_unsupported(draft.changed, seen, s.text)
-    if blocking:
+    if calibrated is not None:
+        supported = calibrated.decision
+        label = FaithLabel.supported if supported else FaithLabel.not_supported
+        decided = "calibrated"
+        error = ErrorType.none if supported else (
+            _ERROR_OF_KIND[blocking[0].kind] if blocking else
+            draft.error if draft is not None and draft.error != ErrorType.none else
+            ErrorType.not_in_article)
+    elif blocking:
         label, error, decided = FaithLabel.not_supported, _ERROR_OF_KIND[blocking[0].kind], "checks"
         if draft is not None and draft.error not in (ErrorType.none, ErrorType.not_in_article) \
                 and draft.label == FaithLabel.not_supported:
@@ -147,7 +202,9 @@ def judge(s: Sentence, mismatches: list[Mismatch], ids: list[str], score: float,
         mismatches=mismatches, model_label=draft.label if draft else None,
         model_error=draft.error if draft else None,
         model_changed=draft.changed if draft else None, changed_unsupported=unsupported,
-        decided_by=decided)  # type: ignore[arg-type]
+        probability=round(prob.p, 4) if prob is not None else None,
+        probability_method=prob.method if prob is not None else None,
+        calibrated=calibrated, decided_by=decided)  # type: ignore[arg-type]
 
 
 def _report(doc: Document, summary_text: str, judged: list[SentenceJudgement],
@@ -161,7 +218,8 @@ def _report(doc: Document, summary_text: str, judged: list[SentenceJudgement],
 
 def faithfulness_step(doc: Document, summary_text: str, opts: FaithOptions, count: TokenCounter,
                       notes: list[str], *, use_model: bool = True,
-                      reference: Reference | None = None) -> Step[FaithfulnessReport]:
+                      reference: Reference | None = None,
+                      model: str | None = None) -> Step[FaithfulnessReport]:
     """Judge every sentence of `summary_text` against `doc` (see the module docstring)."""
     sentences = summary_sentences(summary_text, opts.max_summary_sentences)
     ref = reference or Reference(doc)
@@ -173,22 +231,41 @@ def faithfulness_step(doc: Document, summary_text: str, opts: FaithOptions, coun
         ids, score = anchor(s.text, doc, [], index=ref.index, threshold=0.0)
         found.append((s, mismatches, ids, score, _candidates(ref, s.text, opts.candidates)))
     drafts: list[FaithDraft | None] = [None] * len(sentences)
-    if use_model:
-        chunks = chunk_sentences(doc, opts.chunk_tokens, count)
-        specs = []
-        for s, _, _, _, cands in found:
-            chunk = next((c for c in chunks if cands and cands[0] in c), chunks[0])
-            specs.append(CallSpec(
-                "faithfulness", {**prefix_values(doc, chunk), "summary_sentence": s.text,
-                                 "candidates": numbered(cands) or "(none)"},
-                FaithDraft, _draft_check(len(doc.sentences)), opts.max_attempts,
-                prompts_dir=opts.prompts_dir))
-        if len(chunks) > 1:
-            notes.append(f"long article: each sentence judged against one of {len(chunks)} parts")
-        results: list[Structured[FaithDraft]] = yield specs
-        drafts = [r.value for r in results]
-    judged = [judge(s, mm, ids, score, d, doc, opts, cands)
-              for (s, mm, ids, score, cands), d in zip(found, drafts, strict=True)]
+    probs: list[Probability | None] = [None] * len(sentences)
+    choice = None
+    if use_model and (opts.judge or opts.probe):
+        specs: list[CallSpec | ProbeSpec] = []
+        if opts.judge:
+            chunks = chunk_sentences(doc, opts.chunk_tokens, count)
+            for s, _, _, _, cands in found:
+                chunk = next((c for c in chunks if cands and cands[0] in c), chunks[0])
+                specs.append(CallSpec(
+                    "faithfulness", {**prefix_values(doc, chunk), "summary_sentence": s.text,
+                                     "candidates": numbered(cands) or "(none)"},
+                    FaithDraft, _draft_check(len(doc.sentences)), opts.max_attempts,
+                    prompts_dir=opts.prompts_dir))
+            if len(chunks) > 1:
+                notes.append(f"long article: each sentence judged against one of {len(chunks)} parts")
+        if opts.probe:
+            specs += [entailment.probe(entailment.premise(ref, s.text), s.text,
+                                       prompts_dir=opts.prompts_dir) for s, *_ in found]
+            choice = find_profile("faithfulness", model, "precomputed", directory=opts.profiles_dir)
+            if choice is None:
+                notes.append("no faithfulness profile found: the model's probability is reported, "
+                             "the deterministic rule decides")
+            elif choice.default_used:
+                notes.append(f"no faithfulness profile for model {model!r}: used the documented "
+                             f"default ({choice.profile.key}); fit one with `assistant calibrate`")
+        results: list[Any] = yield specs
+        n = len(sentences) if opts.judge else 0
+        drafts = [r.value for r in results[:n]] if opts.judge else drafts
+        if opts.probe:
+            probs = list(results[n:])
+            if any(p.method == "label" for p in probs if p is not None):
+                notes.append("the endpoint returned no log-probabilities: the model's greedy "
+                             "Yes/No stands in for its probability")
+    judged = [judge(s, mm, ids, score, d, doc, opts, cands, p, choice)
+              for (s, mm, ids, score, cands), d, p in zip(found, drafts, probs, strict=True)]
     return _report(doc, summary_text, judged, "combined" if use_model else "checks")
 
 

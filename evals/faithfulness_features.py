@@ -18,7 +18,6 @@ import argparse
 import asyncio
 import hashlib
 import json
-import math
 import random
 import sys
 import time
@@ -31,46 +30,31 @@ SUMMEDITS = ROOT.parent / "shared" / "data" / "dev" / "summedits_news.jsonl"
 sys.path.insert(0, str(ROOT))
 
 from assistant.backends import get_backend  # noqa: E402
-from assistant.check_schemas import MismatchKind  # noqa: E402
 from assistant.checks import Reference, check_text  # noqa: E402
 from assistant.entailment import entail_step  # noqa: E402
-from assistant.faithfulness import summary_sentences  # noqa: E402
+from assistant.faithfulness import faith_features, summary_sentences  # noqa: E402
 from assistant.grounding import anchor  # noqa: E402
 from assistant.intake import document_from_text  # noqa: E402
 from assistant.pipeline import arun, new_provenance  # noqa: E402
 
 
-def _logit(p: float) -> float:
-    p = min(max(p, 1e-4), 1 - 1e-4)
-    return math.log(p / (1 - p))
-
-
-def checks_features(doc_text: str, summary: str, ref: Reference | None = None) -> tuple[dict[str, float], list[str]]:
-    """Deterministic features of a summary, and its sentences (for the model part)."""
-    doc = document_from_text(doc_text, name="doc")
-    ref = ref or Reference(doc)
-    sentences = summary_sentences(summary, 40)
-    kinds: dict[str, int] = defaultdict(int)
-    supports = []
-    for s in sentences:
-        for m in check_text(s.text, ref):
-            kinds[m.kind.value] += 1
-        supports.append(anchor(s.text, doc, [], index=ref.index, threshold=0.0)[1])
-    feats: dict[str, float] = {f"chk_{k.value}": float(kinds[k.value] > 0) for k in MismatchKind}
-    feats["chk_any"] = float(sum(kinds.values()) > 0)
-    feats["support_min"] = min(supports)
-    feats["n_sentences"] = float(len(sentences))
-    return feats, [s.text for s in sentences]
-
-
-async def model_features(backend: Any, doc_text: str, sentences: list[str]) -> dict[str, float]:
+def findings(doc_text: str, summary: str) -> tuple[list[tuple[list[Any], float]], list[str]]:
+    """Per summary sentence: (deterministic mismatches, lexical support), and the texts."""
     doc = document_from_text(doc_text, name="doc")
     ref = Reference(doc)
+    sentences = summary_sentences(summary, 40)
+    out = [(check_text(s.text, ref), anchor(s.text, doc, [], index=ref.index, threshold=0.0)[1])
+           for s in sentences]
+    return out, [s.text for s in sentences]
+
+
+async def probabilities(backend: Any, doc_text: str, sentences: list[str]) -> list[float]:
+    doc = document_from_text(doc_text, name="doc")
     prov = new_provenance(backend)
-    probs = await arun(entail_step(ref, sentences), backend, prov, concurrency=4)
-    ps = [p.p for p in probs]
-    return {"p_min": min(ps), "p_mean": sum(ps) / len(ps), "logit_min": _logit(min(ps)),
-            "model_label_method": float(all(p.method == "logprobs" for p in probs))}
+    probs = await arun(entail_step(Reference(doc), sentences), backend, prov, concurrency=4)
+    if any(p.method != "logprobs" for p in probs):
+        print("warning: the backend returned no logprobs; probabilities are labels", file=sys.stderr)
+    return [p.p for p in probs]
 
 
 def sample(items: list[dict[str, Any]], per_doc: int, seed: int) -> list[dict[str, Any]]:
@@ -111,9 +95,12 @@ async def main_async(args: argparse.Namespace) -> int:
             if it["id"] in done:
                 continue
             t0 = time.perf_counter()
-            feats, sentences = checks_features(it["document"], it["summary"])
+            found, sentences = findings(it["document"], it["summary"])
+            ps: list[float | None] = [None] * len(sentences)
             if backend is not None:
-                feats.update(await model_features(backend, it["document"], sentences))
+                ps = list(await probabilities(backend, it["document"], sentences))
+            feats = faith_features([(m, score, p) for (m, score), p in zip(found, ps, strict=True)])
+            feats["n_sentences"] = float(len(sentences))
             row = {"id": it["id"], "group": hashlib.sha256(it["document"].encode()).hexdigest()[:12],
                    "label": int(it["label_consistent"]), "features": feats,
                    "seconds": round(time.perf_counter() - t0, 2),

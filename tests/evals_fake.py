@@ -58,6 +58,8 @@ def respond(request: ChatRequest) -> dict[str, Any]:
         return {"questions": [{"claim": int(n), "question": f"Do public records confirm that {_words(t, 12)}?",
                                "method": "official_record", "who": "the records office"}
                               for n, t in claims]}
+    if request.prompt.startswith("entail@"):  # an entailment probe: one word, no logprobs
+        return "No" if "never" in request.messages[-1].content.lower() else "Yes"
     if request.schema_name in ("FaithDraft", "StanceDraft"):
         # Checker drafts change often: fill whatever schema they have now, and judge
         # "supported"/"supports" unless the checked text says "never".

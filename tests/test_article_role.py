@@ -106,4 +106,9 @@ def test_no_request_puts_untrusted_text_in_the_system_message(
             article, _, task = turn.partition(f"\n{END}\n")
             assert "PWNED" in article and "(end untrusted article)" in article
             assert task.strip() and "PWNED" not in task
+        elif turn.startswith("BEGIN PASSAGE"):  # an entailment probe: a few article sentences
+            per_article += 1
+            assert [line for line in turn.splitlines() if line.startswith("END PASSAGE")] == ["END PASSAGE"]
+            passage, _, task = turn.partition("\nEND PASSAGE\n")
+            assert "Claim:" in task and "PWNED" not in task.split("Claim:")[0]
     assert per_article, "no request carried the article"

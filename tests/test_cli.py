@@ -99,7 +99,10 @@ def test_json_and_markdown_output(monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
     data = json.loads(out.read_text())
     assert data["document"]["sentences"] > 15 and data["claims"]
     assert cli.main(["questions", str(EXAMPLE)]) == 0
-    assert "**C1**" in capsys.readouterr().out
+    # C1 (a 40-word sentence with a relative clause) gets no question that passes the
+    # checks from this stand-in model or the parse; the next claims do.
+    out = capsys.readouterr().out
+    assert "**C2**" in out and "**C3**" in out
 
 
 def test_stdin_article(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:

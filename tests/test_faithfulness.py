@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -9,7 +10,7 @@ import pytest
 from articles import split_turn
 
 from assistant import Assistant, AsyncAssistant, FakeBackend, InputError
-from assistant.backends.base import ChatRequest
+from assistant.backends.base import ChatRequest, ChatResponse, TokenLogprob
 from assistant.check_schemas import ErrorType, FaithfulnessReport, FaithLabel, MismatchKind
 from assistant.faithfulness import (
     FaithOptions,
@@ -53,7 +54,11 @@ def judge_by_keyword(request: ChatRequest) -> dict[str, Any]:
     return {"changed": "", "label": "supported", "error": "none", "ids": [int(first.group(1))]}
 
 
+JUDGE = {"faithfulness_judge": True, "faithfulness_probe": False}  # the generated judge alone
+
+
 def run_with(doc, summary: str, fake: FakeBackend, **options: Any) -> FaithfulnessReport:  # type: ignore[no-untyped-def]
+    options = {"judge": True, "probe": False, **options}
     step = faithfulness_step(doc, summary, FaithOptions(**options), len, [])
     return run(step, fake, new_provenance(fake))
 
@@ -66,7 +71,7 @@ SUMMARY = ("The council voted to close the Harbor Bridge for 18 months. "
 @NEEDS_SPACY
 def test_each_sentence_gets_a_label_ids_and_exact_quotes(doc) -> None:  # type: ignore[no-untyped-def]
     fake = FakeBackend(default=judge_by_keyword)
-    report = Assistant(fake).check_summary(doc, SUMMARY)
+    report = Assistant(fake, **JUDGE).check_summary(doc, SUMMARY)
     assert isinstance(report, FaithfulnessReport) and report.mode == "combined"
     first, second, third = report.sentences
     assert first.label == FaithLabel.supported and first.decided_by == "support"
@@ -136,15 +141,15 @@ def test_changed_words_are_verified_by_code(changed: str, found: list[str]) -> N
 def test_bad_sentence_ids_are_re_asked(doc) -> None:  # type: ignore[no-untyped-def]
     fake = FakeBackend([{"changed": "", "label": "supported", "error": "none", "ids": [99]},
                         {"changed": "", "label": "supported", "error": "none", "ids": [3]}])
-    report = Assistant(fake).check_summary(doc, "Mayor Jane Smith said repairs will cost $45 million.")
+    report = Assistant(fake, **JUDGE).check_summary(doc, "Mayor Jane Smith said repairs will cost $45 million.")
     assert len(fake.requests) == 2 and "no such sentence" in fake.requests[1].messages[-1].content
     assert report.sentences[0].sentence_ids == ["S3"]
 
 
 async def test_async_matches_sync(doc) -> None:  # type: ignore[no-untyped-def]
     summary = "The council voted on Tuesday. Shop owners praised the closure."
-    sync = Assistant(FakeBackend(default=judge_by_keyword)).check_summary(doc, summary)
-    result = await AsyncAssistant(FakeBackend(default=judge_by_keyword)).check_summary(doc, summary)
+    sync = Assistant(FakeBackend(default=judge_by_keyword), **JUDGE).check_summary(doc, summary)
+    result = await AsyncAssistant(FakeBackend(default=judge_by_keyword), **JUDGE).check_summary(doc, summary)
     assert [s.label for s in result.sentences] == [s.label for s in sync.sentences]
 
 
@@ -170,3 +175,46 @@ def test_no_model_call_in_deterministic_mode(doc) -> None:  # type: ignore[no-un
 def test_empty_summary_is_an_input_error(doc, summary: str) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(InputError, match="summary is empty"):
         Assistant(FakeBackend()).check_summary(doc, summary)
+
+
+def _probe_answer(request: ChatRequest) -> ChatResponse:
+    """P(Yes) high unless the claim says 'praised' (what the article does not state)."""
+    claim = request.messages[-1].content.split("Claim:")[1]
+    p = 0.05 if "praised" in claim else 0.95
+    return ChatResponse(text="Yes" if p > 0.5 else "No", prompt_tokens=40, completion_tokens=1,
+                        logprobs=[TokenLogprob(token="Yes" if p > 0.5 else "No", logprob=math.log(max(p, 1 - p)),
+                                               top={"Yes": math.log(p), "No": math.log(1 - p)})])
+
+
+def test_calibrated_decision_from_the_models_probability(doc) -> None:  # type: ignore[no-untyped-def]
+    fake = FakeBackend(default=_probe_answer, model="qwen2.5-coder-1.5b-instruct-q4_k_m")
+    summary = "The council voted to close the Harbor Bridge for 18 months. Shop owners praised the closure."
+    report = Assistant(fake).check_summary(doc, summary)
+    first, second = report.sentences
+    assert len(fake.requests) == 2 and all(r.max_tokens == 1 and r.top_logprobs for r in fake.requests)
+    assert first.decided_by == second.decided_by == "calibrated"
+    assert first.probability == pytest.approx(0.95) and first.probability_method == "logprobs"
+    assert first.label == FaithLabel.supported and second.label == FaithLabel.not_supported
+    assert first.calibrated is not None and not first.calibrated.default_used
+    assert first.calibrated.profile.startswith("faithfulness/")
+    assert {e.feature for e in second.calibrated.effects} & {"p_min", "p_mean", "logit_min"}  # type: ignore[union-attr]
+    assert report.label == FaithLabel.not_supported and report.provenance is not None
+    assert not any("profile" in n for n in report.provenance.notes)
+
+
+def test_other_models_use_the_documented_default_and_say_so(doc) -> None:  # type: ignore[no-untyped-def]
+    fake = FakeBackend(default=_probe_answer, model="some-other-model")
+    report = Assistant(fake).check_summary(doc, "The council voted to close the Harbor Bridge for 18 months.")
+    [s] = report.sentences
+    assert s.calibrated is not None and s.calibrated.default_used
+    assert report.provenance is not None
+    assert any("no faithfulness profile for model 'some-other-model'" in n for n in report.provenance.notes)
+
+
+def test_without_logprobs_the_label_stands_in_and_is_noted(doc) -> None:  # type: ignore[no-untyped-def]
+    fake = FakeBackend(default="No", model="qwen2.5-coder-1.5b-instruct-q4_k_m")
+    report = Assistant(fake).check_summary(doc, "The council voted to close the Harbor Bridge for 18 months.")
+    [s] = report.sentences
+    assert s.probability == 0.0 and s.probability_method == "label"
+    assert report.provenance is not None
+    assert any("no log-probabilities" in n for n in report.provenance.notes)
