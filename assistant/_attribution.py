@@ -410,7 +410,7 @@ def gender_of_words(text: str) -> Gender | None:
     """The gender a role phrase or honorific states ("Defense Department spokesman": m)."""
     found = {g for g, nouns in _GENDERED.items()
              for w in re.findall(r"[a-z]+", text.lower()) if w in nouns}
-    return found.pop() if len(found) == 1 else None
+    return found.pop() if len(found) == 1 else None  # type: ignore[return-value]
 
 
 def pronoun_gender(word: str) -> Gender | None:

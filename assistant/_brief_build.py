@@ -193,7 +193,7 @@ def _verdict_note(ctx: Ctx, v: ClaimVerdict, ids: dict[str, int | None]) -> Verd
         else:
             ctx.notes.append(f"evidence quote {e.document} {e.sentence_id} for {v.claim_id} left "
                              "out: the evidence document was not given or does not match")
-    return VerdictNote(verdict=str(v.verdict), confidence=str(v.confidence),  # type: ignore[arg-type]
+    return VerdictNote(verdict=str(v.verdict), confidence=str(v.confidence),
                        rationale=v.rationale, evidence=cites)
 
 
@@ -259,7 +259,7 @@ def _dispute(ctx: Ctx, kind: str, pairs: list[tuple[Unit, Unit, list[tuple[str, 
     all_sides = sorted(sides.values(), key=lambda s: (s.source, ctx.doc(s.source).sentence(
         s.citations[0].sentence_id).index))
     srcs = sorted({s.source for s in all_sides})
-    return Dispute(kind=kind, text=f"{lead}: " + "; ".join(dict.fromkeys(parts)) + ".",  # type: ignore[arg-type]
+    return Dispute(kind=kind, text=f"{lead}: " + "; ".join(dict.fromkeys(parts)) + ".",
                    sides=all_sides, citations=[c for s in all_sides for c in s.citations],
                    first_reported_by=ctx.first_reported(srcs))
 

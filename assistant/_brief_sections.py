@@ -244,7 +244,7 @@ def actors(ctx: Ctx) -> list[Actor]:
             continue  # places matter here only when they stand for a government that speaks
         roles = [RoleMention(role=r, citations=[_role_cite(ctx, si, sid, r) for si, sid in dict.fromkeys(w)][:2])
                  for r, w in a.roles.items()]
-        out.append((a, Actor(name=a.name, kind=kind, roles=roles, speaks=a.statements > 0,  # type: ignore[arg-type]
+        out.append((a, Actor(name=a.name, kind=kind, roles=roles, speaks=a.statements > 0,
                              statements=a.statements, citations=ctx.cites(a.mentions[:3]))))
     out.sort(key=lambda x: (not x[1].speaks, -x[1].statements, x[0].first))
     return [actor for _, actor in out[:30]]
@@ -320,7 +320,7 @@ def timeline(ctx: Ctx, cluster_of: dict[tuple[int, str], int]) -> list[TimelineE
                     if all(c.anchor != f"src{si}-{s.id}" for c in old.citations):
                         old.citations.append(ctx.cite(si, s.id))
                     continue
-                entry = TimelineEntry(date=resolved, precision=span[1], label=span[2],  # type: ignore[arg-type]
+                entry = TimelineEntry(date=resolved, precision=span[1], label=span[2],
                                       expression=expression, relative=relative, text=s.text,
                                       citations=[ctx.cite(si, s.id)])
                 entries[key] = ((span[0], rank[span[1]], si, s.index, a), entry)

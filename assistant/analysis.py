@@ -277,7 +277,12 @@ def summarize_step(doc: Document, opts: Options, count: TokenCounter,
             order = list(dict.fromkeys(reduced.value.keep))
             points = [points[i - 1] for i in order] + [p for i, p in enumerate(points, 1) if i not in order]
     seen: set[str] = set()
-    points = [p for p in points if not (normalize(p.text) in seen or seen.add(normalize(p.text)))]
+    unique = []
+    for p in points:
+        if (key := normalize(p.text)) not in seen:
+            seen.add(key)
+            unique.append(p)
+    points = unique
     points = points[: opts.max_points]
     tldr_ids, _ = anchor(tldr, doc, [], threshold=0.0)
     key_points = [_key_point(doc, kp.text, kp.ids) for kp in points]
@@ -403,7 +408,7 @@ def claims_step(doc: Document, opts: Options, count: TokenCounter,
             raise
         notes.append(f"claims: {exc}; claims taken from the article's sentences")
         draft_lists = []
-    drafts = {}
+    drafts: dict[Any, Any] = {}
     for claims_ in draft_lists:
         for c in claims_:
             drafts.setdefault(f"S{c.id}", c)

@@ -119,20 +119,20 @@ class Assistant(_Base):
         return self.analyze(Path(path), **meta)
 
     def summarize(self, article: Article, **meta: Any) -> Summary:
-        doc, notes = _article(article, **meta), []
+        doc, notes = _article(article, **meta), list[str]()
         prov = self._prov(doc, notes)
-        summary = run(self._steps(doc, "summary", notes), self.backend, prov)
+        summary: Summary = run(self._steps(doc, "summary", notes), self.backend, prov)
         return summary.model_copy(update={"provenance": prov})
 
     def extract_claims(self, article: Article, **meta: Any) -> ClaimList:
-        doc, notes = _article(article, **meta), []
+        doc, notes = _article(article, **meta), list[str]()
         prov = self._prov(doc, notes)
         claims = run(self._steps(doc, "claims", notes), self.backend, prov)
         return ClaimList(claims=claims, provenance=prov)
 
     def verification_questions(self, article: Article, claims: ClaimList | Sequence[Claim] | None = None,
                                **meta: Any) -> QuestionList:
-        doc, notes = _article(article, **meta), []
+        doc, notes = _article(article, **meta), list[str]()
         prov = self._prov(doc, notes)
         found = _claims_of(claims)
         if found is None:
@@ -142,7 +142,7 @@ class Assistant(_Base):
 
     def analyze(self, article: Article, **meta: Any) -> Analysis:
         """All three stages on one article; calls share the article prefix, in order."""
-        doc, notes = _article(article, **meta), []
+        doc, notes = _article(article, **meta), list[str]()
         prov = self._prov(doc, notes)
         summary = run(self._steps(doc, "summary", notes), self.backend, prov)
         claims = run(self._steps(doc, "claims", notes), self.backend, prov)
@@ -153,7 +153,7 @@ class Assistant(_Base):
     def check_summary(self, article: Article, summary_text: str, *, use_model: bool = True,
                       **meta: Any) -> FaithfulnessReport:
         """Is every sentence of `summary_text` supported by `article`? (see `faithfulness`)"""
-        doc, notes = _article(article, **meta), []
+        doc, notes = _article(article, **meta), list[str]()
         prov = self._prov(doc, notes)
         step = faithfulness_step(doc, summary_text, _faith_options(self.options), self._count,
                                  notes, use_model=use_model, model=self.backend.model)
@@ -200,13 +200,13 @@ class AsyncAssistant(_Base):
         return await self.analyze(Path(path), **meta)
 
     async def summarize(self, article: Article, **meta: Any) -> Summary:
-        doc, notes = _article(article, **meta), []
+        doc, notes = _article(article, **meta), list[str]()
         prov = self._prov(doc, notes)
-        summary = await arun(self._steps(doc, "summary", notes), self.backend, prov)
+        summary: Summary = await arun(self._steps(doc, "summary", notes), self.backend, prov)
         return summary.model_copy(update={"provenance": prov})
 
     async def extract_claims(self, article: Article, **meta: Any) -> ClaimList:
-        doc, notes = _article(article, **meta), []
+        doc, notes = _article(article, **meta), list[str]()
         prov = self._prov(doc, notes)
         claims = await arun(self._steps(doc, "claims", notes), self.backend, prov)
         return ClaimList(claims=claims, provenance=prov)
@@ -214,7 +214,7 @@ class AsyncAssistant(_Base):
     async def verification_questions(self, article: Article,
                                      claims: ClaimList | Sequence[Claim] | None = None,
                                      **meta: Any) -> QuestionList:
-        doc, notes = _article(article, **meta), []
+        doc, notes = _article(article, **meta), list[str]()
         prov = self._prov(doc, notes)
         found = _claims_of(claims)
         if found is None:
@@ -223,7 +223,7 @@ class AsyncAssistant(_Base):
         return QuestionList(questions=questions, provenance=prov)
 
     async def analyze(self, article: Article, **meta: Any) -> Analysis:
-        doc, notes = _article(article, **meta), []
+        doc, notes = _article(article, **meta), list[str]()
         prov = self._prov(doc, notes)
         summary = await arun(self._steps(doc, "summary", notes), self.backend, prov)
         claims = await arun(self._steps(doc, "claims", notes), self.backend, prov)
@@ -233,7 +233,7 @@ class AsyncAssistant(_Base):
 
     async def check_summary(self, article: Article, summary_text: str, *, use_model: bool = True,
                             **meta: Any) -> FaithfulnessReport:
-        doc, notes = _article(article, **meta), []
+        doc, notes = _article(article, **meta), list[str]()
         prov = self._prov(doc, notes)
         step = faithfulness_step(doc, summary_text, _faith_options(self.options), self._count,
                                  notes, use_model=use_model, model=self.backend.model)
@@ -313,7 +313,7 @@ def _fact_check_plan(a: _Base, article_or_claims: Any, evidence: Any, cove: bool
             isinstance(article_or_claims, Sequence) and not isinstance(article_or_claims, str)):
         claims = _claims_of(article_or_claims) if isinstance(article_or_claims, ClaimList) \
             else list(article_or_claims)
-        step = factcheck_step(claim_inputs(claims, published=published), found, opts, notes,
+        step = factcheck_step(claim_inputs(list(claims or []), published=published), found, opts, notes,
                               cove=cove)
         return _FactCheckPlan(step, prov, None, found, notes)
     doc = _article(article_or_claims, **({"published": published} if published else {}), **meta)

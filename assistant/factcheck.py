@@ -201,7 +201,7 @@ def _cove_result(answers: list[CoveAnswer]) -> CoveResult:
     kinds = {a.agreement for a in answers}
     agreement = ("inconsistent" if "contradicts" in kinds else
                  "consistent" if "agrees" in kinds else "unknown")
-    return CoveResult(answers=answers, agreement=agreement)  # type: ignore[arg-type]
+    return CoveResult(answers=answers, agreement=agreement)
 
 
 def _is_unknown(answer: str) -> bool:

@@ -204,7 +204,7 @@ def judge(s: Sentence, mismatches: list[Mismatch], ids: list[str], score: float,
         model_changed=draft.changed if draft else None, changed_unsupported=unsupported,
         probability=round(prob.p, 4) if prob is not None else None,
         probability_method=prob.method if prob is not None else None,
-        calibrated=calibrated, decided_by=decided)  # type: ignore[arg-type]
+        calibrated=calibrated, decided_by=decided)
 
 
 def _report(doc: Document, summary_text: str, judged: list[SentenceJudgement],
@@ -213,7 +213,7 @@ def _report(doc: Document, summary_text: str, judged: list[SentenceJudgement],
     return FaithfulnessReport(
         document=DocumentInfo.of(doc), summary=summary_text,
         label=FaithLabel.supported if ok == len(judged) else FaithLabel.not_supported,
-        score=round(ok / len(judged), 3), sentences=judged, mode=mode)  # type: ignore[arg-type]
+        score=round(ok / len(judged), 3), sentences=judged, mode=mode)
 
 
 def faithfulness_step(doc: Document, summary_text: str, opts: FaithOptions, count: TokenCounter,

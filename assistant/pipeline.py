@@ -18,7 +18,7 @@ import asyncio
 import enum
 import time
 import types
-from collections.abc import Coroutine, Generator
+from collections.abc import Coroutine, Generator, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 
@@ -42,7 +42,8 @@ from .structured import (
 
 R = TypeVar("R")
 Spec = CallSpec | ProbeSpec
-Step = Generator[Spec | list[Spec], Any, R]
+# Sequence, not list: a step yielding list[CallSpec] is a Step too (lists are invariant).
+Step = Generator[Spec | Sequence[Spec], Any, R]
 
 
 def _call(backend: Backend, spec: Spec) -> Any:
@@ -146,7 +147,7 @@ class Planner:
         try:
             request = next(step)
             while True:
-                if isinstance(request, list):
+                if not isinstance(request, CallSpec | ProbeSpec):
                     request = step.send([self.answer(s) for s in request])
                 else:
                     request = step.send(self.answer(request))
@@ -180,7 +181,7 @@ def run(step: Step[R], backend: Backend, prov: Provenance) -> R:
         request = next(step)
         while True:
             try:
-                if isinstance(request, list):
+                if not isinstance(request, CallSpec | ProbeSpec):
                     result: Any = [_call(backend, s) for s in request]
                 else:
                     result = _call(backend, request)
@@ -210,7 +211,7 @@ async def arun(step: Step[R], backend: Backend, prov: Provenance, *, concurrency
         request = next(step)
         while True:
             try:
-                if isinstance(request, list):
+                if not isinstance(request, CallSpec | ProbeSpec):
                     result: Any = list(await asyncio.gather(*(one(s) for s in request)))
                 else:
                     result = await one(request)

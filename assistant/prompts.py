@@ -105,7 +105,7 @@ class PromptTemplate(BaseModel):
             raise PromptError(f"prompt {self.name!r}: unexpected variable(s) {', '.join(unused)}")
         fences = tuple(dict.fromkeys((*self.markers, *markers)))
         clean = {k: neutralize(str(v), fences) for k, v in values.items()}
-        return [Message(role=role, content=_VAR.sub(lambda m: clean[m.group(1)], text))  # type: ignore[arg-type]
+        return [Message(role=role, content=_VAR.sub(lambda m: clean[m.group(1)], text))
                 for role, text in self.sections]
 
 

@@ -187,8 +187,8 @@ def question_problems(question: str, claim: Claim, kind: QuestionKind | None = N
         problems.append(f"dangling reference {m.group(0)!r}")
         break
     bare = re.sub(r"\b[Ii]s it (?:true|the case|accurate)\b", "", outside)
-    if (m := re.search(r"\bit\b", bare, re.I)) and not re.search(
-            r"\b(?:the|a|an)\s+\w+|\s[A-Z][\w’'-]+", bare[:m.start()]):
+    if (it := re.search(r"\bit\b", bare, re.I)) and not re.search(
+            r"\b(?:the|a|an)\s+\w+|\s[A-Z][\w’'-]+", bare[:it.start()]):
         problems.append("dangling reference 'it'")
     # carries the claim's facts
     names = claim_names(claim, with_dates(claim))

@@ -99,18 +99,18 @@ def rules(with_model: bool) -> dict[str, Rule]:
         out[f"checks[{name}]"] = checks(kinds)
         for t in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9):
             out[f"checks[{name}] or support<{t}"] = (
-                lambda s, k=kinds, t=t: bool(set(s["kinds"]) & k) or s["support"] < t)
+                lambda s, k=kinds, t=t: bool(set(s["kinds"]) & k) or s["support"] < t)  # type: ignore[misc]
         if with_model:
             out[f"checks[{name}] or model"] = (
-                lambda s, k=kinds: bool(set(s["kinds"]) & k) or s["model"] == "not_supported")
+                lambda s, k=kinds: bool(set(s["kinds"]) & k) or s["model"] == "not_supported")  # type: ignore[misc]
             out[f"checks[{name}] and model"] = (
-                lambda s, k=kinds: bool(set(s["kinds"]) & k) and s["model"] == "not_supported")
+                lambda s, k=kinds: bool(set(s["kinds"]) & k) and s["model"] == "not_supported")  # type: ignore[misc]
     if with_model:
         out["model"] = lambda s: s["model"] == "not_supported"
         out["model verified"] = lambda s: s["model"] == "not_supported" and not s["unverified"]
         for name, kinds in kind_sets.items():
             out[f"checks[{name}] or model verified"] = (
-                lambda s, k=kinds: bool(set(s["kinds"]) & k)
+                lambda s, k=kinds: bool(set(s["kinds"]) & k)  # type: ignore[misc]
                 or (s["model"] == "not_supported" and not s["unverified"]))
     return out
 
@@ -248,8 +248,8 @@ def run_model(args: argparse.Namespace) -> None:
                 if r["id"] in done:
                     continue
                 t = time.perf_counter()
-                report = assistant.fact_check([r["claim"]], evidence=[r["evidence"]], cove=args.cove)
-                v = report.verdicts[0]
+                checked = assistant.fact_check([r["claim"]], evidence=[r["evidence"]], cove=args.cove)
+                v = checked.verdicts[0]
                 rec = {"task": "fever", "id": r["id"], "label": r["label"], "verdict": v.verdict.value,
                        "confidence": v.confidence.value, "n_evidence": len(v.evidence),
                        "cove": v.cove.agreement if v.cove else None,

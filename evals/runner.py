@@ -203,7 +203,7 @@ def run_suite(suite: Suite, backend: Backend, *, options: Options | None = None,
     if suite.task == "questions":  # the code path always; the model path on a real backend
         from .question_score import averitec_metrics
 
-        rows = [{"id": i.id, "claim": i.text, "questions": [{"question": q} for q in i.references],
+        rows: list[dict[str, object]] = [{"id": i.id, "claim": i.text, "questions": [{"question": q} for q in i.references],
                  "claim_date": i.published.strftime("%d-%m-%Y") if i.published else None}
                 for i in suite.items if isinstance(i, ArticleItem)]
         code = Assistant(FakeBackend(default="{}"), options=options) if options \
@@ -222,6 +222,8 @@ def run_suite(suite: Suite, backend: Backend, *, options: Options | None = None,
     article_runs: list[scorers.ArticleRun] = []
     pair_runs: list[scorers.PairRun] = []
     for n, item in enumerate(suite.items, 1):
+        if isinstance(item, SentenceItem):  # scored by checkworthiness_metrics above
+            continue
         if cassette is not None:
             cassette.begin_item(item.id)
         meter.reset()

@@ -218,7 +218,7 @@ def _wikinews() -> Suite:
     path = _need("wikinews", data_dir() / "wikinews" / "articles.jsonl")
     items: list[Item] = [ArticleItem(id=str(r["id"]), text=str(r["text"]), title=str(r["title"]),
                          outlet="Wikinews", url=str(r["source_url"]),
-                         published=str(r["date_created"]),  # type: ignore[arg-type]
+                         published=str(r["date_created"]),
                          references=[str(s["summary"]) for s in r["human_summaries"]])  # type: ignore[attr-defined]
              for r in _jsonl(path)]
     return Suite(name="wikinews", task="analyze", source=str(path), items=items,

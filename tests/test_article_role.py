@@ -110,5 +110,5 @@ def test_no_request_puts_untrusted_text_in_the_system_message(
             per_article += 1
             assert [line for line in turn.splitlines() if line.startswith("END PASSAGE")] == ["END PASSAGE"]
             passage, _, task = turn.partition("\nEND PASSAGE\n")
-            assert "Claim:" in task and "PWNED" not in task.split("Claim:")[0]
+            assert passage.count("BEGIN PASSAGE") == 1 and task.lstrip().startswith("Claim:")
     assert per_article, "no request carried the article"
