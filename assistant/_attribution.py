@@ -363,13 +363,25 @@ _CALENDAR = frozenset({"Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "
                        "August", "September", "October", "November", "December"})
 
 
+# Capitalised only because they open a sentence or a question.
+_FUNCTION_WORDS = words(
+    "On In At By Of To From With After Before During Since Until If But And Or So It He She "
+    "They We I You Its His Her Their Our This That These Those There Here What Who Why How "
+    "Where Which When Did Does Do Is Are Was Were Will Would Has Have Had Can Could Should "
+    "May Might Must Not No Yes")
+
+
 def regex_names(text: str) -> list[tuple[int, int]]:
     """Spans of capitalised name sequences (regex stand-in for named entities)."""
     spans = []
     for m in re.finditer(rf"(?<![\w\u2019']){NAME_RE}", text):
         name, start = _lead_trim(m.group(0), m.start())
         words = name.split()
-        if words[0] in TITLE_WORDS and len(words) == 1:
+        while len(words) > 1 and words[0] in _FUNCTION_WORDS:  # "On Monday Kyiv" -> "Monday Kyiv"
+            start += name.index(words[1], len(words[0]))
+            name = name[name.index(words[1], len(words[0])):]
+            words = words[1:]
+        if len(words) == 1 and (words[0] in TITLE_WORDS or words[0] in _FUNCTION_WORDS):
             continue
         if all(w.rstrip("s") in _CALENDAR or w in _CALENDAR for w in words):
             continue
