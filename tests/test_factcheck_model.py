@@ -39,8 +39,15 @@ def test_check_summary_on_the_embedded_model(assistant: Assistant) -> None:
                "Mayor Jane Smith said repairs will cost $90 million.")
     report = assistant.check_summary(doc, summary)
     first, second = report.sentences
-    assert second.label == FaithLabel.not_supported and second.decided_by == "checks"
-    assert first.model_label in (FaithLabel.supported, FaithLabel.not_supported)
+    # The calibrated profile decides from the checks' number mismatch and the model's
+    # probability, both read from the real model (log-probabilities, not a label).
+    assert second.label == FaithLabel.not_supported and second.decided_by == "calibrated"
+    assert [m.kind.value for m in second.mismatches] == ["number"]
+    for j in report.sentences:
+        assert j.probability_method == "logprobs" and 0.0 <= (j.probability or -1) <= 1.0
+        assert j.calibrated is not None and not j.calibrated.default_used
+    print(f"\nP(supported): {first.probability} / {second.probability}; "
+          f"calibrated {first.calibrated.probability} / {second.calibrated.probability}")  # type: ignore[union-attr]
     for j in report.sentences:
         assert all(verify_quote(doc, q) for q in j.quotes)
     assert report.label == FaithLabel.not_supported
