@@ -21,7 +21,7 @@ from typing import Any
 
 from . import entailment
 from .analysis import TokenCounter, chunk_sentences, numbered, prefix_values
-from .calibration import ProfileChoice, find_profile, score_row
+from .calibration import LogisticFit, ProfileChoice, find_profile, score_row
 from .check_schemas import (
     ErrorType,
     FaithDraft,
@@ -150,7 +150,7 @@ def changed_unsupported(changed: str, sources: list[str], sentence: str) -> list
 def judge(s: Sentence, mismatches: list[Mismatch], ids: list[str], score: float,
           draft: FaithDraft | None, doc: Document, opts: FaithOptions,
           candidates: list[Sentence], prob: Probability | None = None,
-          choice: ProfileChoice | None = None) -> SentenceJudgement:
+          choice: ProfileChoice | None = None, fit: LogisticFit | None = None) -> SentenceJudgement:
     """Combine the deterministic findings with the model's probability and draft (if any).
 
     With a probability and a profile, the profile decides: a small logistic model over
@@ -162,7 +162,7 @@ def judge(s: Sentence, mismatches: list[Mismatch], ids: list[str], score: float,
     calibrated = None
     if prob is not None and choice is not None:
         calibrated = score_row(choice.profile, faith_features([(mismatches, score, prob.p)]),
-                               default_used=choice.default_used)
+                               default_used=choice.default_used, fit=fit)
     unsupported: list[str] = []
     if draft is not None:
         cited = [f"S{i}" for i in draft.ids if doc.has_sentence(i)]
@@ -264,7 +264,8 @@ def faithfulness_step(doc: Document, summary_text: str, opts: FaithOptions, coun
             if any(p.method == "label" for p in probs if p is not None):
                 notes.append("the endpoint returned no log-probabilities: the model's greedy "
                              "Yes/No stands in for its probability")
-    judged = [judge(s, mm, ids, score, d, doc, opts, cands, p, choice)
+    fit = choice.profile.fit() if choice is not None else None
+    judged = [judge(s, mm, ids, score, d, doc, opts, cands, p, choice, fit)
               for (s, mm, ids, score, cands), d, p in zip(found, drafts, probs, strict=True)]
     return _report(doc, summary_text, judged, "combined" if use_model else "checks")
 

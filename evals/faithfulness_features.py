@@ -36,22 +36,20 @@ from assistant.faithfulness import faith_features, summary_sentences  # noqa: E4
 from assistant.grounding import anchor  # noqa: E402
 from assistant.intake import document_from_text  # noqa: E402
 from assistant.pipeline import arun, new_provenance  # noqa: E402
+from assistant.schemas import Document  # noqa: E402
 
 
-def findings(doc_text: str, summary: str) -> tuple[list[tuple[list[Any], float]], list[str]]:
+def findings(doc: Document, ref: Reference, summary: str) -> tuple[list[tuple[list[Any], float]], list[str]]:
     """Per summary sentence: (deterministic mismatches, lexical support), and the texts."""
-    doc = document_from_text(doc_text, name="doc")
-    ref = Reference(doc)
     sentences = summary_sentences(summary, 40)
     out = [(check_text(s.text, ref), anchor(s.text, doc, [], index=ref.index, threshold=0.0)[1])
            for s in sentences]
     return out, [s.text for s in sentences]
 
 
-async def probabilities(backend: Any, doc_text: str, sentences: list[str]) -> list[float]:
-    doc = document_from_text(doc_text, name="doc")
+async def probabilities(backend: Any, ref: Reference, sentences: list[str]) -> list[float]:
     prov = new_provenance(backend)
-    probs = await arun(entail_step(Reference(doc), sentences), backend, prov, concurrency=4)
+    probs = await arun(entail_step(ref, sentences), backend, prov, concurrency=4)
     if any(p.method != "logprobs" for p in probs):
         print("warning: the backend returned no logprobs; probabilities are labels", file=sys.stderr)
     return [p.p for p in probs]
@@ -95,10 +93,12 @@ async def main_async(args: argparse.Namespace) -> int:
             if it["id"] in done:
                 continue
             t0 = time.perf_counter()
-            found, sentences = findings(it["document"], it["summary"])
+            doc = document_from_text(it["document"], name="doc")
+            ref = Reference(doc)
+            found, sentences = findings(doc, ref, it["summary"])
             ps: list[float | None] = [None] * len(sentences)
             if backend is not None:
-                ps = list(await probabilities(backend, it["document"], sentences))
+                ps = list(await probabilities(backend, ref, sentences))
             feats = faith_features([(m, score, p) for (m, score), p in zip(found, ps, strict=True)])
             feats["n_sentences"] = float(len(sentences))
             row = {"id": it["id"], "group": hashlib.sha256(it["document"].encode()).hexdigest()[:12],

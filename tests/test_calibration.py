@@ -205,6 +205,12 @@ def test_profile_round_trip_and_lookup_with_default(tmp_path: Path, monkeypatch:
     assert other is not None and other.default_used and other.profile.model == DEFAULT_MODEL
     assert other.path.startswith(str(PACKAGE_DIR))
     assert find_profile("faithfulness", "my-model", "signals-regex") is None
+    # A refitted file (new contents) is read again; an unchanged one is not re-parsed.
+    again = find_profile("checkworthiness", "my-model", "signals-regex")
+    assert again is not None and again.profile is mine.profile
+    save_profile(profile.model_copy(update={"threshold": 0.123456}), file)
+    refit = find_profile("checkworthiness", "my-model", "signals-regex")
+    assert refit is not None and refit.profile.threshold == 0.123456
 
 
 def test_broken_profile_file_is_an_input_error(tmp_path: Path) -> None:

@@ -335,6 +335,7 @@ class EmbeddedBackend:
         self.seed = seed
         self.last_cached_prompt_tokens = 0
         self._runtime: _Runtime | None = None
+        self._tokenizer: GGUFTokenizer | None = None
 
     def load(self) -> None:
         """Load the model now rather than at the first request."""
@@ -364,7 +365,9 @@ class EmbeddedBackend:
     def count_tokens(self, text: str) -> int:
         if not text:
             return 0
-        return len(tokenizer_for(self.model_path).encode(text))
+        if self._tokenizer is None:  # counting needs no loaded model
+            self._tokenizer = tokenizer_for(self.model_path)
+        return len(self._tokenizer.encode(text))
 
     def _check_fits(self, runtime: _Runtime, prompt_tokens: int, max_tokens: int) -> None:
         if max_tokens < 1:

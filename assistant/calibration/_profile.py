@@ -138,15 +138,29 @@ def profile_filename(task: str, model: str, extractor: str) -> str:
     return f"{task}.{safe}.{extractor}.json"
 
 
+# Parsed profiles by (path, mtime, size): a batch looks a profile up per article, and a
+# refitted file (new mtime) is read again.
+_PARSED: dict[tuple[str, int, int], Profile | None] = {}
+
+
+def _cached_profile(file: Path) -> Profile | None:
+    st = file.stat()
+    key = (str(file), st.st_mtime_ns, st.st_size)
+    if key not in _PARSED:
+        try:
+            _PARSED[key] = load_profile(file)
+        except InputError:
+            _PARSED[key] = None  # another tool's JSON in the same folder
+    return _PARSED[key]
+
+
 def _profiles(directory: str | Path | None) -> Iterator[tuple[Path, Profile]]:
     for folder in profile_dirs(directory):
         if not folder.is_dir():
             continue
         for file in sorted(folder.glob("*.json")):
-            try:
-                yield file, load_profile(file)
-            except InputError:
-                continue  # another tool's JSON in the same folder
+            if (profile := _cached_profile(file)) is not None:
+                yield file, profile
 
 
 def find_profile(task: Task, model: str | None, extractor: str, *,
