@@ -91,9 +91,9 @@ def _embedded_checks(needed: bool, verify_hash: bool) -> list[Check]:
 
             info = describe_runtime()
             checks.append(Check(name="embedded runtime", value=f"xllamacpp {version}"))
-            checks.append(Check(name="runtime system info", value=info["system_info"],
+            checks.append(Check(name="runtime system info", value=info.system_info,
                                 problem="the runtime reports AMX kernels, which crash on some CPUs"
-                                if "AMX" in info["system_info"] else None))
+                                if "AMX" in info.system_info else None))
         except Exception as exc:  # a broken native install: say so, do not crash
             checks.append(Check(name="embedded runtime", value=f"xllamacpp {version}",
                                 problem=f"xllamacpp does not import: {exc}"))

@@ -26,7 +26,6 @@ import asyncio
 import atexit
 import contextlib
 import fcntl
-import json
 import logging
 import os
 import re
@@ -36,6 +35,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
+
+from pydantic import BaseModel, Field
 
 from ..errors import BackendError, MissingDependencyError, UserError
 from ..model_files import cache_dir, ensure_model
@@ -440,9 +441,14 @@ class EmbeddedBackend:
             first_token_s=timings.get("prompt_ms", 0.0) / 1000, total_s=total, timings=timings)
 
 
-def describe_runtime() -> dict[str, str]:
+class RuntimeInfo(BaseModel):
+    runtime: str = Field(description="The llama.cpp binding in use.")
+    version: str = Field(description="Its version.")
+    system_info: str = Field(description="llama.cpp's report of the CPU features its kernels use.")
+
+
+def describe_runtime() -> RuntimeInfo:
     """Runtime name, version and llama.cpp system info, without loading a model."""
     x = _import_runtime()
-    return {"runtime": "xllamacpp", "version": str(getattr(x, "__version__", "?")),
-            "system_info": str(x.get_system_info()).strip(),
-            "build": json.dumps(getattr(x, "BUILD_INFO", {}), sort_keys=True)}
+    return RuntimeInfo(runtime="xllamacpp", version=str(getattr(x, "__version__", "?")),
+                       system_info=str(x.get_system_info()).strip())
