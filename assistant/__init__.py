@@ -1,27 +1,11 @@
 """Grounded summaries, check-worthy claims and verification questions for news articles."""
 
-from .analysis import Options
-from .api import Assistant, AsyncAssistant, as_document
-from .backends import Backend, ChatRequest, ChatResponse, FakeBackend, get_backend
-from .batch import BatchRecord, BatchSummary, arun_batch, run_batch
-from .budget import Budget, PriceTable
-from .cache import ResponseCache
-from .check_schemas import (
-    ClaimVerdict,
-    Confidence,
-    CoveResult,
-    ErrorType,
-    EvidenceDocument,
-    EvidenceQuote,
-    FactCheckReport,
-    FaithfulnessReport,
-    FaithLabel,
-    Mismatch,
-    MismatchKind,
-    SentenceJudgement,
-    Verdict,
-)
-from .errors import (
+from assistant.api import Assistant, AsyncAssistant, as_document
+from assistant.backends import Backend, ChatRequest, ChatResponse, FakeBackend, get_backend
+from assistant.backends.budget import Budget, PriceTable
+from assistant.backends.cache import ResponseCache
+from assistant.batch import BatchRecord, BatchSummary, arun_batch, run_batch
+from assistant.errors import (
     AssistantError,
     BackendError,
     BudgetExceededError,
@@ -32,22 +16,36 @@ from .errors import (
     TruncatedOutputError,
     UserError,
 )
-from .render import to_markdown
-from .schemas import (
+from assistant.render.analysis import to_markdown
+from assistant.schemas import (
     Analysis,
     Claim,
     ClaimList,
     ClaimType,
+    ClaimVerdict,
+    Confidence,
+    CoveResult,
     Document,
+    ErrorType,
+    EvidenceDocument,
+    EvidenceQuote,
+    FactCheckReport,
+    FaithfulnessReport,
+    FaithLabel,
     KeyPoint,
+    Mismatch,
+    MismatchKind,
     Provenance,
     QuestionList,
     Quote,
     Sentence,
+    SentenceJudgement,
     Summary,
+    Verdict,
     VerificationMethod,
     VerificationQuestion,
 )
+from assistant.steps.analysis import Options
 
 __all__ = [
     "Analysis",

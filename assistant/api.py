@@ -8,28 +8,35 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import analysis
-from .backends import Backend, get_backend
-from .check_schemas import ClaimVerdict, FactCheckReport, FaithfulnessReport
-from .errors import UserError
-from .evidence import EvidenceInput, EvidenceSet, load_evidence
-from .factcheck import FactCheckOptions, article_factcheck_step, claim_inputs, factcheck_step
-from .faithfulness import FaithOptions, faithfulness_step
-from .intake import document_from_text, load_document, require_news
-from .pipeline import Step, arun, new_provenance, run
-from .schemas import (
+from assistant.backends import Backend, get_backend
+from assistant.core.driver import Step, arun, new_provenance, run
+from assistant.errors import UserError
+from assistant.schemas import (
     Analysis,
     Claim,
     ClaimList,
+    ClaimVerdict,
     Document,
     DocumentInfo,
+    FactCheckReport,
+    FaithfulnessReport,
     Provenance,
     QuestionList,
     Summary,
 )
+from assistant.steps import analysis
+from assistant.steps.evidence import EvidenceInput, EvidenceSet, load_evidence
+from assistant.steps.factcheck import (
+    FactCheckOptions,
+    article_factcheck_step,
+    claim_inputs,
+    factcheck_step,
+)
+from assistant.steps.faithfulness import FaithOptions, faithfulness_step
+from assistant.text.intake import document_from_text, load_document, require_news
 
 if TYPE_CHECKING:
-    from .briefing import Briefing, BriefProgress
+    from assistant.briefing import Briefing, BriefProgress
 
 # A Document, a file (pathlib.Path), or the article's text (str): see `as_document`.
 Article = Document | str | Path
@@ -169,12 +176,12 @@ class Assistant(_Base):
 
     def brief(self, articles: Article | Sequence[Article], evidence: Sequence[EvidenceInput] | None = None,
               *, progress: Callable[[BriefProgress], None] | None = None) -> Briefing:
-        """A briefing note on one event from one or many articles (`assistant.briefing`).
+        """A briefing note on one event from one or many articles (`assistant.briefing.notes`).
 
         Each article is analysed in turn; with `evidence` (paths, texts or Documents) its
         claims are fact-checked against them. `progress` hears each stage as it starts.
         """
-        from .briefing import BriefProgress, build_briefing
+        from assistant.briefing import BriefProgress, build_briefing
 
         docs, ev, notes = _brief_documents(articles, evidence)
         say = progress or _silent
@@ -252,7 +259,7 @@ class AsyncAssistant(_Base):
         model, which serves one request at a time."""
         import asyncio
 
-        from .briefing import BriefProgress, build_briefing
+        from assistant.briefing import BriefProgress, build_briefing
 
         docs, ev, notes = _brief_documents(articles, evidence)
         say = progress or _silent

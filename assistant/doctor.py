@@ -19,7 +19,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from . import model_files
+from assistant.backends import model_files
 
 
 class Check(BaseModel):
@@ -87,7 +87,7 @@ def _embedded_checks(needed: bool, verify_hash: bool) -> list[Check]:
                             if needed else None))
     else:
         try:
-            from .backends.embedded import describe_runtime
+            from assistant.backends.embedded import describe_runtime
 
             info = describe_runtime()
             checks.append(Check(name="embedded runtime", value=f"xllamacpp {version}"))
@@ -152,7 +152,7 @@ def _text_checks() -> list[Check]:
                         value="trafilatura " + (_version("trafilatura") or "missing")
                         + ", lxml_html_clean " + (_version("lxml_html_clean") or "missing"),
                         problem=f"HTML input will fail: missing {', '.join(html)}" if html else None))
-    from .tokens import count_tokens
+    from assistant.core.tokens import count_tokens
 
     counted = count_tokens("offline token counting works")
     checks.append(Check(name="token counting",
@@ -172,7 +172,7 @@ def _extras() -> Check:
 
 
 def _endpoint_checks() -> tuple[list[Check], bool]:
-    from .backends import default_backend_name
+    from assistant.backends import default_backend_name
 
     checks: list[Check] = []
     try:
@@ -186,7 +186,7 @@ def _endpoint_checks() -> tuple[list[Check], bool]:
                         f"model {os.environ.get('ASSISTANT_MODEL') or 'default'}; API key {key}"
                         if backend == "openai" else "none configured (embedded model in-process)"))
     try:
-        from .settings import env_concurrency, env_max_retries, env_timeout
+        from assistant.core.settings import env_concurrency, env_max_retries, env_timeout
 
         checks.append(Check(name="settings", value=f"timeout {env_timeout():g} s, max retries "
                             f"{env_max_retries()}, batch concurrency {env_concurrency()}"))

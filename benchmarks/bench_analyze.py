@@ -22,7 +22,7 @@ from pathlib import Path
 from assistant import Assistant
 from assistant.backends.base import ChatRequest, ChatResponse
 from assistant.backends.embedded import EmbeddedBackend
-from assistant.intake import load_document
+from assistant.text.intake import load_document
 
 SEED = Path(__file__).resolve().parents[2] / "shared" / "data" / "seed" / "us-russia-ukraine-2022-01-14.txt"
 

@@ -43,15 +43,16 @@ from fault_server import FaultServer, draft_responder  # noqa: E402
 from openai_server import OpenAIServer, Reply  # noqa: E402
 from pydantic import BaseModel, Field  # noqa: E402
 
-from assistant.analysis import prefix_values  # noqa: E402
 from assistant.api import AsyncAssistant  # noqa: E402
 from assistant.backends.base import ChatRequest, Message  # noqa: E402
+from assistant.backends.cache import CachingBackend, ResponseCache  # noqa: E402
 from assistant.backends.openai_compat import OpenAIBackend  # noqa: E402
-from assistant.batch import TASKS, Task, TaskInput, _Gate, _Meter, run_batch  # noqa: E402
-from assistant.cache import CachingBackend, ResponseCache  # noqa: E402
-from assistant.intake import document_from_text  # noqa: E402
+from assistant.batch import TASKS, Task, TaskInput, run_batch  # noqa: E402
+from assistant.batch.runner import _Gate, _Meter  # noqa: E402
+from assistant.core.structured import CallSpec, _Exchange, call_structured  # noqa: E402
 from assistant.schemas import SummaryDraft  # noqa: E402
-from assistant.structured import CallSpec, _Exchange, call_structured  # noqa: E402
+from assistant.steps.analysis import prefix_values  # noqa: E402
+from assistant.text.intake import document_from_text  # noqa: E402
 
 LATENCY = 0.5
 
@@ -195,9 +196,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer samples and levels")
     args = parser.parse_args()
     logging.disable(logging.WARNING)
-    import assistant.signals
+    import assistant.text.signals
 
-    spacy = "spaCy" if assistant.signals.spacy_available() else "regex"
+    spacy = "spaCy" if assistant.text.signals.spacy_available() else "regex"
     print(f"bench_batch: Python {platform.python_version()}, openai {openai.__version__}, "
           f"{os.cpu_count()} CPU(s), sentence signals: {spacy}; server in-process on 127.0.0.1")
 

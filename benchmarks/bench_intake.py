@@ -33,12 +33,12 @@ class _FirstCall(Exception):
 
 def measure(size: int, regex: bool) -> dict[str, float]:
     from assistant import Assistant, FakeBackend
-    from assistant.intake import load_document
+    from assistant.text.intake import load_document
 
     if regex:
-        import assistant.signals
+        import assistant.text.signals
 
-        assistant.signals._nlp = lambda: None  # type: ignore[attr-defined]
+        assistant.text.signals._nlp = lambda: None  # type: ignore[attr-defined]
     base = (ROOT / "assistant" / "examples" / "harbor-bridge-closure.txt").read_text()
     text = ((base + "\n\n") * (size // len(base) + 1))[:size]
     with tempfile.TemporaryDirectory() as tmp:

@@ -162,7 +162,7 @@ def main() -> None:
         _child(args.child, args.model, args.threads)
         return
 
-    from assistant.model_files import ensure_model
+    from assistant.backends.model_files import ensure_model
 
     model = str(ensure_model())
     rows: dict[str, dict[str, object]] = {}

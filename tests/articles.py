@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from assistant.prompts import load_prompt
+from assistant.core.prompts import load_prompt
 
 _TOWNS = ["Riverton", "Lakemoor", "Port Alder", "Fairhaven", "Eastbrook", "Millbridge",
           "Stonebury", "Westfield"]

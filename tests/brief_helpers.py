@@ -11,8 +11,8 @@ from test_api_fake import responder as _base
 from assistant import Assistant, FakeBackend
 from assistant.backends.base import ChatRequest
 from assistant.briefing import Briefing
-from assistant.intake import document_from_text, load_document
 from assistant.schemas import Document
+from assistant.text.intake import document_from_text, load_document
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "assistant" / "examples" / "harbor-bridge-closure.txt"
 

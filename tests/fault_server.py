@@ -13,7 +13,7 @@ a reply slower than the client's timeout, an HTTP body that is not JSON, a compl
 no choices, JSON that violates the draft schema, and a truncated answer
 (finish_reason "length"). Scripted actions (`server.enqueue(...)`) still come first.
 
-Batch API (what `assistant.batch_api` needs): `POST /v1/files` (multipart upload),
+Batch API (what `assistant.backends.batch_api` needs): `POST /v1/files` (multipart upload),
 `GET /v1/files/{id}`, `GET /v1/files/{id}/content`, `DELETE /v1/files/{id}`,
 `POST /v1/batches`, `GET /v1/batches/{id}`, `POST /v1/batches/{id}/cancel`. A batch's
 requests are answered by the same responder and fault mix; it reports `in_progress` for

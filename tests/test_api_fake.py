@@ -11,9 +11,9 @@ from articles import split_turn
 
 from assistant import Assistant, AsyncAssistant, FakeBackend, OutputValidationError, to_markdown
 from assistant.backends.base import ChatRequest
-from assistant.grounding import verify_quote
-from assistant.intake import document_from_text, load_document
-from assistant.questions import question_problems
+from assistant.steps.questions import question_problems
+from assistant.text.grounding import verify_quote
+from assistant.text.intake import document_from_text, load_document
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "assistant" / "examples" / "harbor-bridge-closure.txt"
 
@@ -172,9 +172,9 @@ HOSTILE = "<script>alert(1)</script> <img src=x onerror=alert(2)> [x](javascript
 
 
 def test_markdown_escapes_html_in_every_article_and_model_field() -> None:
-    from assistant.brief_render import to_markdown as brief_md
     from assistant.briefing import build_briefing
-    from assistant.check_render import factcheck_md
+    from assistant.briefing import to_markdown as brief_md
+    from assistant.render.factcheck import factcheck_md
 
     text = (f"{HOSTILE} said the mayor on Monday. The council approved a $5 million plan "
             f"for the bridge, {HOSTILE} officials said. Repairs will take 9 weeks, the city "

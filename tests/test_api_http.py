@@ -12,8 +12,8 @@ from test_api_fake import responder
 from assistant import Assistant, AsyncAssistant
 from assistant.backends.base import ChatRequest, Message
 from assistant.backends.openai_compat import OpenAIBackend
-from assistant.grounding import verify_quote
-from assistant.intake import load_document
+from assistant.text.grounding import verify_quote
+from assistant.text.intake import load_document
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "assistant" / "examples" / "harbor-bridge-closure.txt"
 

@@ -17,7 +17,7 @@ import pytest
 from fault_server import FaultServer
 
 from assistant.cli import main
-from assistant.prompts import load_prompt, prompts_dir
+from assistant.core.prompts import load_prompt, prompts_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "assistant" / "examples" / "harbor-bridge-closure.txt"

@@ -24,17 +24,17 @@ from articles import title_of, write_dir, write_jsonl
 from fault_server import FAULTS, FaultServer, draft_responder, request_text
 from openai_server import Exchange
 
-import assistant.signals
+import assistant.text.signals
 from assistant import FakeBackend
-from assistant._batch_io import Progress, ResultsFile
 from assistant.backends.base import ChatRequest
+from assistant.backends.cache import ResponseCache
 from assistant.backends.openai_compat import OpenAIBackend
 from assistant.batch import BatchRecord, get_task, read_inputs, read_results, run_batch
-from assistant.cache import ResponseCache
+from assistant.batch._io import Progress, ResultsFile
 from assistant.cli import main
 from assistant.errors import BackendError, InputError, UserError
-from assistant.grounding import verify_quote
 from assistant.schemas import Analysis
+from assistant.text.grounding import verify_quote
 
 REPO = Path(__file__).resolve().parents[1]
 KEY = "sk-test-SECRET-batch-7f3a9c1e5d"
@@ -43,7 +43,7 @@ KEY = "sk-test-SECRET-batch-7f3a9c1e5d"
 @pytest.fixture
 def regex_signals(monkeypatch: pytest.MonkeyPatch) -> None:
     """The regex signal path (no spaCy): the same pipeline, ~3x less CPU per article."""
-    monkeypatch.setattr(assistant.signals, "_nlp", lambda: None)
+    monkeypatch.setattr(assistant.text.signals, "_nlp", lambda: None)
 
 
 def fake_backend() -> FakeBackend:
@@ -394,7 +394,7 @@ def test_kill_9_mid_batch_then_rerun_sends_nothing_for_finished_articles(tmp_pat
 
 def test_check_and_brief_tasks(tmp_path: Path, regex_signals: None) -> None:
     from assistant.briefing import Briefing
-    from assistant.check_schemas import FactCheckReport
+    from assistant.schemas import FactCheckReport
 
     titles = write_dir(tmp_path / "in", 3)
     evidence = tmp_path / "evidence.txt"

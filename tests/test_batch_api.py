@@ -11,11 +11,11 @@ import pytest
 from articles import title_of, write_dir
 from fault_server import FaultServer
 
-import assistant.signals
+import assistant.text.signals
+from assistant.backends.batch_api import BatchApiBackend
+from assistant.backends.budget import Budget
 from assistant.backends.openai_compat import OpenAIBackend
 from assistant.batch import arun_batch, read_inputs, read_results, run_batch
-from assistant.batch_api import BatchApiBackend
-from assistant.budget import Budget
 from assistant.cli import main
 from assistant.errors import UserError
 from assistant.schemas import Analysis
@@ -25,7 +25,7 @@ KEY = "sk-test-SECRET-batchapi-91b2"
 
 @pytest.fixture(autouse=True)
 def _fast(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr(assistant.signals, "_nlp", lambda: None)
+    monkeypatch.setattr(assistant.text.signals, "_nlp", lambda: None)
     monkeypatch.setenv("ASSISTANT_CACHE_DIR", str(tmp_path / "default-cache"))
 
 
@@ -142,7 +142,7 @@ def test_budget_with_batch_pricing_and_estimate(tmp_path: Path) -> None:
     prices = tmp_path / "prices.toml"
     prices.write_text('[models."test-model"]\ninput = 10.0\noutput = 20.0\n')
     with FaultServer() as server:
-        from assistant.budget import PriceTable
+        from assistant.backends.budget import PriceTable
 
         table = PriceTable.load(prices)
         live = run_batch(tmp_path / "in", tmp_path / "live.jsonl", backend=OpenAIBackend(

@@ -21,20 +21,23 @@ from brief_helpers import (
 from pydantic import ValidationError
 
 from assistant import AsyncAssistant, FakeBackend, UserError
-from assistant._brief_match import figures
-from assistant._brief_sections import generic_speaker, period, unnamed
-from assistant.brief_render import CSP, to_html, to_json, to_markdown
-from assistant.briefing import Briefing, Confidence, Likelihood, build_briefing, iter_citations
-from assistant.check_schemas import (
-    ClaimVerdict,
-    EvidenceDocument,
-    EvidenceQuote,
-    FactCheckReport,
+from assistant.briefing import (
+    CSP,
+    Briefing,
+    Confidence,
+    Likelihood,
+    build_briefing,
+    iter_citations,
+    to_html,
+    to_json,
+    to_markdown,
 )
-from assistant.grounding import sentence_quote, verify_quote
-from assistant.intake import document_from_text, load_document
-from assistant.schemas import Quote
-from assistant.signals import spacy_available
+from assistant.briefing._sections import generic_speaker, period, unnamed
+from assistant.briefing.match import figures
+from assistant.schemas import ClaimVerdict, EvidenceDocument, EvidenceQuote, FactCheckReport, Quote
+from assistant.text.grounding import sentence_quote, verify_quote
+from assistant.text.intake import document_from_text, load_document
+from assistant.text.signals import spacy_available
 
 # Expectations of spaCy-quality NER and roles; the regex fallback is tested on its own.
 NEEDS_SPACY = pytest.mark.skipif(not spacy_available(), reason="needs spaCy and en_core_web_sm (the nlp extra)")

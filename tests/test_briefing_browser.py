@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from brief_helpers import example_briefing, fake_assistant, hostile_document
 
-from assistant.brief_render import to_html
+from assistant.briefing import to_html
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")

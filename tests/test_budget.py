@@ -10,12 +10,10 @@ import pytest
 from articles import title_of, write_dir
 from fault_server import FaultServer, draft_responder
 
-import assistant.signals
+import assistant.text.signals
 from assistant import FakeBackend
 from assistant.backends.base import ChatRequest, ChatResponse, Message
-from assistant.backends.openai_compat import OpenAIBackend
-from assistant.batch import estimate, read_inputs, read_results, run_batch
-from assistant.budget import (
+from assistant.backends.budget import (
     Budget,
     BudgetedBackend,
     Estimate,
@@ -24,14 +22,16 @@ from assistant.budget import (
     PriceTable,
     request_tokens,
 )
-from assistant.cache import ResponseCache
+from assistant.backends.cache import ResponseCache
+from assistant.backends.openai_compat import OpenAIBackend
+from assistant.batch import estimate, read_inputs, read_results, run_batch
+from assistant.core.tokens import count_tokens
 from assistant.errors import BackendError, BudgetExceededError, UserError
-from assistant.tokens import count_tokens
 
 
 @pytest.fixture(autouse=True)
 def _fast(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(assistant.signals, "_nlp", lambda: None)
+    monkeypatch.setattr(assistant.text.signals, "_nlp", lambda: None)
     monkeypatch.delenv("ASSISTANT_PRICES", raising=False)
 
 

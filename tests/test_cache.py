@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from assistant.backends.base import ChatRequest, ChatResponse, Message
+from assistant.backends.cache import CachingBackend, ResponseCache, default_cache_path
 from assistant.backends.fake import FakeBackend
-from assistant.cache import CachingBackend, ResponseCache, default_cache_path
 from assistant.errors import BackendError
 
 

@@ -29,9 +29,9 @@ from assistant.calibration import (
     sigmoid,
 )
 from assistant.cli import main
+from assistant.core.stats import average_precision
 from assistant.errors import InputError
-from assistant.signals import analyze_sentences
-from assistant.stats import average_precision
+from assistant.text.signals import analyze_sentences
 
 
 @pytest.fixture(autouse=True)

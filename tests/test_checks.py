@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from assistant._numbers import find_numbers
-from assistant.check_schemas import MismatchKind
-from assistant.checks import Reference, check_text, entity_variants_match, numbers_match
-from assistant.intake import document_from_text
-from assistant.signals import spacy_available
+from assistant.schemas import MismatchKind
+from assistant.text.checks import Reference, check_text, entity_variants_match, numbers_match
+from assistant.text.intake import document_from_text
+from assistant.text.numbers import find_numbers
+from assistant.text.signals import spacy_available
 
 # Expectations of spaCy-quality NER and roles; the regex fallback is tested on its own.
 NEEDS_SPACY = pytest.mark.skipif(not spacy_available(), reason="needs spaCy and en_core_web_sm (the nlp extra)")

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant import cli
 from assistant.backends.fake import FakeBackend
+from assistant.cli import app as cli
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "assistant" / "examples" / "harbor-bridge-closure.txt"
@@ -125,7 +125,7 @@ def test_readme_exit_code_table_covers_every_code_and_command() -> None:
     assert codes == {0, 1, 2, 3, 4, 5, 130}
     for name in ("EXIT_OK", "EXIT_ERROR", "EXIT_USAGE", "EXIT_INPUT", "EXIT_BACKEND", "EXIT_OUTPUT"):
         assert getattr(cli, name) in codes
-    from assistant.commands import batch
+    from assistant.cli import batch
 
     for name in ("EXIT_OK", "EXIT_SOME_ERRORS", "EXIT_USAGE", "EXIT_STOPPED", "EXIT_INTERRUPTED"):
         assert getattr(batch, name) in codes

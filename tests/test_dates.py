@@ -4,9 +4,14 @@ import datetime as dt
 
 import pytest
 
-from assistant.dates import find_date_expressions, find_dates, parse_date, resolve_relative_dates
 from assistant.schemas import DateResolution, Document
-from assistant.segment import split_sentences
+from assistant.text.dates import (
+    find_date_expressions,
+    find_dates,
+    parse_date,
+    resolve_relative_dates,
+)
+from assistant.text.segment import split_sentences
 
 FRIDAY = dt.date(2022, 1, 14)  # ISO week 2022-W02, which starts Monday 2022-01-10
 

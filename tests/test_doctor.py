@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant import cli, doctor
+from assistant import doctor
+from assistant.cli import app as cli
 
 
 def _by_name(checks: list[doctor.Check]) -> dict[str, doctor.Check]:

@@ -18,12 +18,11 @@ from typing import Annotated
 import pytest
 from pydantic import BaseModel, Field, StringConstraints
 
-from assistant import model_files
-from assistant.backends import embedded
-from assistant.backends._gguf import read_metadata
+from assistant.backends import embedded, model_files
 from assistant.backends.base import ChatRequest, Message
+from assistant.backends.gguf import read_metadata
+from assistant.core.prompts import neutralize
 from assistant.errors import BackendError
-from assistant.prompts import neutralize
 
 pytestmark = pytest.mark.slow
 pytest.importorskip("xllamacpp")
@@ -193,7 +192,7 @@ def test_context_overflow_is_a_backend_error(backend: embedded.EmbeddedBackend) 
 def test_project_draft_schemas_compile(backend: embedded.EmbeddedBackend) -> None:
     from pydantic import BaseModel as _Base
 
-    from assistant import schemas
+    from assistant.schemas import analysis as schemas
 
     drafts = [obj for name, obj in vars(schemas).items()
               if name.endswith("Draft") and isinstance(obj, type) and issubclass(obj, _Base)]

@@ -19,13 +19,12 @@ from typing import Any, ClassVar
 
 import pytest
 
-from assistant import model_files
-from assistant.backends import embedded
-from assistant.backends._bpe import GGUFTokenizer, UnsupportedVocabulary
-from assistant.backends._gguf import GGUFError, read_metadata
+from assistant.backends import embedded, model_files
 from assistant.backends.base import ChatRequest, Message
+from assistant.backends.bpe import GGUFTokenizer, UnsupportedVocabulary
+from assistant.backends.gguf import GGUFError, read_metadata
+from assistant.backends.model_files import ensure_model
 from assistant.errors import BackendError, MissingDependencyError, UserError
-from assistant.model_files import ensure_model
 
 # ---------------------------------------------------------------------------- model files
 

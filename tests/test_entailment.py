@@ -8,11 +8,11 @@ import pytest
 
 from assistant.backends.base import ChatResponse, TokenLogprob
 from assistant.backends.fake import FakeBackend
-from assistant.checks import Reference
-from assistant.entailment import entail_step, premise
-from assistant.intake import document_from_text
-from assistant.pipeline import arun, new_provenance, run
-from assistant.structured import ProbeSpec, call_probe, read_probability
+from assistant.core.driver import arun, new_provenance, run
+from assistant.core.structured import ProbeSpec, call_probe, read_probability
+from assistant.steps.entailment import entail_step, premise
+from assistant.text.checks import Reference
+from assistant.text.intake import document_from_text
 
 ARTICLE = ("Harbor bridge to close\n\nThe city council voted 7-2 on Tuesday to close the Harbor "
            "Bridge for six weeks. Repairs will cost $4.2 million, according to city engineer Dana "

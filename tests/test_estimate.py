@@ -12,16 +12,16 @@ import pytest
 from articles import write_dir
 from fault_server import draft_responder
 
-import assistant.signals
-from assistant.analysis import Options
+import assistant.text.signals
 from assistant.backends.base import ChatRequest
+from assistant.backends.budget import request_tokens
 from assistant.backends.fake import FakeBackend
 from assistant.batch import estimate, read_inputs, run_batch
-from assistant.budget import request_tokens
 from assistant.cli import main
-from assistant.pipeline import Planner, blank
+from assistant.core.driver import Planner, blank
+from assistant.core.tokens import count_tokens
 from assistant.schemas import ClaimsDraft, SummaryDraft
-from assistant.tokens import count_tokens
+from assistant.steps.analysis import Options
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "assistant" / "examples"
@@ -32,7 +32,7 @@ EVIDENCE = ("The city council voted 7-2 on Monday to close the Harbor Bridge for
 @pytest.fixture
 def regex_signals(monkeypatch: pytest.MonkeyPatch) -> None:
     """The regex signal path: the same pipeline with less CPU per article."""
-    monkeypatch.setattr(assistant.signals, "_nlp", lambda: None)
+    monkeypatch.setattr(assistant.text.signals, "_nlp", lambda: None)
 
 
 def _answer(request: ChatRequest) -> str:
@@ -65,7 +65,7 @@ def test_the_estimate_is_the_fault_free_run(task: str, chunk_tokens: int, tmp_pa
     evidence.write_text(EVIDENCE + "\n")
     options = Options(chunk_tokens=chunk_tokens)
     shared = [] if task not in ("check", "brief") else [evidence]
-    from assistant.evidence import load_evidence
+    from assistant.steps.evidence import load_evidence
 
     fake = FakeBackend(default=_answer)
     est = estimate(read_inputs(folder), fake, task=task, options=options,

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from assistant.cli import main
-from evals import (
+from assistant.evals import (
     CassetteBackend,
     CassetteMiss,
     check_gate,
@@ -24,8 +24,8 @@ from evals import (
     load_thresholds,
     run_suite,
 )
-from evals.cassette import SignalsMismatch
-from evals.results import RunResult
+from assistant.evals.cassette import SignalsMismatch
+from assistant.evals.results import RunResult
 
 CASSETTE = default_path("fixtures")
 RERECORD = "assistant eval run --suite fixtures --backend embedded --record"

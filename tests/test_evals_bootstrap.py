@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from evals.bootstrap import balanced_accuracy, bootstrap_ci, mean, quantile
-from evals.results import ItemScore, aggregate, statistic_of
+from assistant.evals.bootstrap import balanced_accuracy, bootstrap_ci, mean, quantile
+from assistant.evals.results import ItemScore, aggregate, statistic_of
 
 
 @pytest.mark.parametrize("values, q, expected", [

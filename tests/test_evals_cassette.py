@@ -11,9 +11,15 @@ from evals_fake import respond
 
 from assistant import Assistant, FakeBackend, UserError
 from assistant.backends.base import ChatRequest, ChatResponse, Message
-from assistant.intake import document_from_text
-from assistant.prompts import prompts_dir
-from evals.cassette import CassetteBackend, CassetteMiss, Exchange, RecordedResponse, explain_miss
+from assistant.core.prompts import prompts_dir
+from assistant.evals.cassette import (
+    CassetteBackend,
+    CassetteMiss,
+    Exchange,
+    RecordedResponse,
+    explain_miss,
+)
+from assistant.text.intake import document_from_text
 
 ARTICLE = ("Harbor bridge to close for repairs\n\nMonday, March 4, 2024\n\n"
            "The city council voted 7-2 on Tuesday to close the Harbor Bridge for six weeks. "
@@ -182,8 +188,8 @@ async def test_async_replay(tmp_path: Path, doc) -> None:  # type: ignore[no-unt
 
 def test_signal_method_is_recorded_and_a_mismatch_is_refused(tmp_path: Path, doc,  # type: ignore[no-untyped-def]
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    import evals.cassette as cassette_module
-    from evals.cassette import SignalsMismatch, current_signals
+    import assistant.evals.cassette as cassette_module
+    from assistant.evals.cassette import SignalsMismatch, current_signals
 
     path = tmp_path / "c.json"
     _record(path, doc)

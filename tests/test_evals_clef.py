@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from assistant.cli import main
-from evals.results import load_results
-from evals.suites import SentenceItem, load_suite
+from assistant.evals.results import load_results
+from assistant.evals.suites import SentenceItem, load_suite
 
 
 def _write_clef(root: Path) -> None:

@@ -6,9 +6,9 @@ import re
 
 import pytest
 
+from assistant.evals.compare import compare_runs, format_comparison
+from assistant.evals.results import ItemRecord, ItemScore, RunProvenance, RunResult, aggregate
 from assistant.schemas import PromptRef
-from evals.compare import compare_runs, format_comparison
-from evals.results import ItemRecord, ItemScore, RunProvenance, RunResult, aggregate
 
 IDS = ["i1", "i2", "i3", "i4"]
 

@@ -13,11 +13,18 @@ from evals_fake import respond
 
 from assistant import FakeBackend
 from assistant.cli import main
-from assistant.prompts import prompts_dir
-from evals import CassetteBackend, format_table, load_results, load_suite, render_html, run_suite
-from evals.results import ItemRecord, RunProvenance, RunResult, aggregate
-from evals.results import ItemScore as Score
-from evals.runner import checker_api
+from assistant.core.prompts import prompts_dir
+from assistant.evals import (
+    CassetteBackend,
+    format_table,
+    load_results,
+    load_suite,
+    render_html,
+    run_suite,
+)
+from assistant.evals.results import ItemRecord, RunProvenance, RunResult, aggregate
+from assistant.evals.results import ItemScore as Score
+from assistant.evals.runner import checker_api
 
 ITEMS = ["fx01-port-strike", "fx08-school-closures"]
 
@@ -185,7 +192,7 @@ def test_results_round_trip(recorded: tuple[Path, RunResult], tmp_path: Path) ->
 
 
 def test_checker_suite_scores_balanced_accuracy_grouped_by_document() -> None:
-    from evals.suites import PairItem, Suite
+    from assistant.evals.suites import PairItem, Suite
 
     article = ("Council approves bridge repairs\n\nMonday, March 4, 2024\n\n"
                "The city council approved repairs to the Harbor Bridge on Tuesday. "
@@ -214,7 +221,7 @@ def test_checker_suite_scores_balanced_accuracy_grouped_by_document() -> None:
 
 
 def test_fact_check_suite_runs_each_claim_against_its_evidence() -> None:
-    from evals.suites import PairItem, Suite
+    from assistant.evals.suites import PairItem, Suite
 
     items = [PairItem(id="f1", premise="The Cretaceous ended with a mass extinction.",
                       hypothesis="The Cretaceous ended.", label=1),
@@ -240,7 +247,7 @@ def test_fact_check_suite_runs_each_claim_against_its_evidence() -> None:
 def test_verdict_mapping(task: str, report: dict[str, object], expected: int | None) -> None:
     from types import SimpleNamespace
 
-    from evals.runner import _verdict
+    from assistant.evals.runner import _verdict
 
     verdicts = [SimpleNamespace(**v) for v in report.pop("verdicts", [])]  # type: ignore[attr-defined]
     assert _verdict(SimpleNamespace(**report, verdicts=verdicts), task)[0] == expected

@@ -4,7 +4,21 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.intake import document_from_text
+from assistant.evals.scorers import (
+    check_worthiness,
+    date_outcomes,
+    grounding,
+    key_fact_coverage,
+    key_fact_text_coverage,
+    match_claims,
+    question_outcome,
+    response_valid,
+    rouge_l,
+    same_period,
+    speaker_matches,
+    trap_outcome,
+)
+from assistant.evals.suites import GoldClaim, GoldDate, KeyFact, Trap
 from assistant.schemas import (
     Analysis,
     Attribution,
@@ -19,21 +33,7 @@ from assistant.schemas import (
     VerificationMethod,
     VerificationQuestion,
 )
-from evals.scorers import (
-    check_worthiness,
-    date_outcomes,
-    grounding,
-    key_fact_coverage,
-    key_fact_text_coverage,
-    match_claims,
-    question_outcome,
-    response_valid,
-    rouge_l,
-    same_period,
-    speaker_matches,
-    trap_outcome,
-)
-from evals.suites import GoldClaim, GoldDate, KeyFact, Trap
+from assistant.text.intake import document_from_text
 
 TEXT = ("Port strike halts ships\n\nThursday, June 20, 2024\n\n"
         "About 2,400 dockworkers walked off the job on Wednesday evening. "

@@ -10,7 +10,8 @@ import pytest
 
 from assistant import Assistant, AsyncAssistant, FakeBackend, InputError
 from assistant.backends.base import ChatRequest
-from assistant.check_schemas import (
+from assistant.cli import main
+from assistant.schemas import (
     ClaimVerdict,
     Confidence,
     EvidenceQuote,
@@ -18,10 +19,9 @@ from assistant.check_schemas import (
     Stance,
     Verdict,
 )
-from assistant.cli import main
-from assistant.evidence import load_evidence
-from assistant.factcheck import ClaimInput, EvidenceIndex, aggregate, verify_evidence_quote
-from assistant.intake import document_from_text
+from assistant.steps.evidence import load_evidence
+from assistant.steps.factcheck import ClaimInput, EvidenceIndex, aggregate, verify_evidence_quote
+from assistant.text.intake import document_from_text
 
 REPORT = """Harbor Bridge inspection report
 
@@ -340,7 +340,7 @@ def test_empty_claim_is_an_error(evidence_texts: list[str]) -> None:
 
 def test_cli_check_with_claims_json_and_markdown(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                  capsys: pytest.CaptureFixture[str]) -> None:
-    from assistant.commands import check
+    from assistant.cli import check
 
     monkeypatch.setattr(check, "_assistant", lambda args: Assistant(FakeBackend(default=stance_by_rules)))
     (tmp_path / "report.txt").write_text(REPORT)

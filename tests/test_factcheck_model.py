@@ -10,11 +10,11 @@ from __future__ import annotations
 import pytest
 
 from assistant import Assistant
-from assistant.check_schemas import FaithLabel, Verdict
-from assistant.evidence import load_evidence
-from assistant.factcheck import verify_evidence_quote
-from assistant.grounding import verify_quote
-from assistant.intake import document_from_text
+from assistant.schemas import FaithLabel, Verdict
+from assistant.steps.evidence import load_evidence
+from assistant.steps.factcheck import verify_evidence_quote
+from assistant.text.grounding import verify_quote
+from assistant.text.intake import document_from_text
 
 pytestmark = pytest.mark.slow
 pytest.importorskip("xllamacpp")

@@ -11,17 +11,17 @@ from articles import split_turn
 
 from assistant import Assistant, AsyncAssistant, FakeBackend, InputError
 from assistant.backends.base import ChatRequest, ChatResponse, TokenLogprob
-from assistant.check_schemas import ErrorType, FaithfulnessReport, FaithLabel, MismatchKind
-from assistant.faithfulness import (
+from assistant.core.driver import new_provenance, run
+from assistant.schemas import ErrorType, FaithfulnessReport, FaithLabel, MismatchKind
+from assistant.steps.faithfulness import (
     FaithOptions,
     changed_unsupported,
     check_summary_offline,
     faithfulness_step,
 )
-from assistant.grounding import verify_quote
-from assistant.intake import document_from_text
-from assistant.pipeline import new_provenance, run
-from assistant.signals import spacy_available
+from assistant.text.grounding import verify_quote
+from assistant.text.intake import document_from_text
+from assistant.text.signals import spacy_available
 
 # Expectations of spaCy-quality NER and roles; the regex fallback is tested on its own.
 NEEDS_SPACY = pytest.mark.skipif(not spacy_available(), reason="needs spaCy and en_core_web_sm (the nlp extra)")

@@ -16,6 +16,7 @@ from assistant import Assistant
 from assistant.backends.base import ChatRequest, Message
 from assistant.backends.openai_compat import OpenAIBackend
 from assistant.cli import main
+from assistant.core.settings import Settings
 from assistant.errors import (
     AnswerError,
     BackendError,
@@ -26,7 +27,6 @@ from assistant.errors import (
     error_class,
     is_retryable,
 )
-from assistant.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "assistant" / "examples" / "harbor-bridge-closure.txt"

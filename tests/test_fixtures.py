@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from assistant.schemas import ClaimType, VerificationMethod
-from assistant.segment import split_sentences
+from assistant.text.segment import split_sentences
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = sorted((ROOT / "evals" / "fixtures" / "articles").glob("*.json"))

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.grounding import (
+from assistant.text.grounding import (
     anchor,
     content_terms,
     locate_quote,
@@ -11,7 +11,7 @@ from assistant.grounding import (
     unsupported_terms,
     verify_quote,
 )
-from assistant.intake import document_from_text
+from assistant.text.intake import document_from_text
 
 TEXT = ("Defense spokesman John Kirby said the operation was “designed to look like an attack”.\n\n"
         "Ukraine reported a cyberattack on 70 web pages, several of them governmental.\n\n"
@@ -84,7 +84,7 @@ def test_anchor_keeps_good_citations_and_repairs_bad_ones(doc) -> None:  # type:
     assert anchor("Completely unrelated football transfer news", doc, ["S1"])[0] == []
 
 
-from assistant.analysis import _w_ok, speaker_conflict  # noqa: E402
+from assistant.steps.analysis import _w_ok, speaker_conflict  # noqa: E402
 
 SPEAKERS = {"S13": "Vladimir Putin", "S22": "Washington", "S6": "John Kirby"}
 

@@ -10,15 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from assistant._encoding import decode_bytes
 from assistant.errors import InputError, UserError
-from assistant.intake import (
-    document_from_text,
-    load_document,
-    looks_english,
-    normalize_text,
-)
 from assistant.schemas import Document
+from assistant.text._encoding import decode_bytes
+from assistant.text.intake import document_from_text, load_document, looks_english, normalize_text
 
 SEED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "seed" / \
     "us-russia-ukraine-2022-01-14.txt"
@@ -506,8 +501,8 @@ def test_full_news_page_keeps_the_article_and_drops_the_site(monkeypatch: pytest
     from test_api_fake import responder
 
     import assistant.api as api
-    from assistant import cli
     from assistant.backends.fake import FakeBackend
+    from assistant.cli import app as cli
 
     monkeypatch.setattr(api, "get_backend", lambda *a, **k: FakeBackend(default=responder))
     assert cli.main(["summarize", str(NEWS_PAGE), "--format", "json"]) == 0

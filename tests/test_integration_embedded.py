@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from assistant import Assistant
-from assistant.grounding import verify_quote
-from assistant.intake import document_from_text
+from assistant.text.grounding import verify_quote
+from assistant.text.intake import document_from_text
 
 pytestmark = pytest.mark.slow
 

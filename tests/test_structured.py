@@ -7,13 +7,13 @@ from typing import Any
 
 import pytest
 
-from assistant.analysis import _claims_check, prefix_values
 from assistant.backends.base import ChatResponse
 from assistant.backends.fake import FakeBackend
+from assistant.core.structured import CallSpec, acall_structured, call_structured, parse_output
 from assistant.errors import BackendError, OutputValidationError, TruncatedOutputError
-from assistant.intake import document_from_text
 from assistant.schemas import ClaimsDraft
-from assistant.structured import CallSpec, acall_structured, call_structured, parse_output
+from assistant.steps.analysis import _claims_check, prefix_values
+from assistant.text.intake import document_from_text
 
 TEXT = ("Mayor Ana Ruiz said the city will spend $4 million on repairs.\n\n"
         "The council approved the plan on Tuesday, according to the clerk.\n\n"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from ..errors import MissingDependencyError, UserError
-from .base import Backend, ChatRequest, ChatResponse, Message
-from .fake import FakeBackend
+from assistant.backends.base import Backend, ChatRequest, ChatResponse, Message
+from assistant.backends.fake import FakeBackend
+from assistant.errors import MissingDependencyError, UserError
 
 BACKENDS = ("openai", "embedded", "fake")
 
@@ -34,13 +34,13 @@ def get_backend(name: str | None = None, *, model: str | None = None, base_url: 
         if max_retries is not None:
             kwargs["max_retries"] = max_retries
         try:
-            from .openai_compat import OpenAIBackend
+            from assistant.backends.openai_compat import OpenAIBackend
         except ImportError as exc:  # pragma: no cover - openai is a core dependency
             raise MissingDependencyError("openai", "openai") from exc
         return OpenAIBackend(model=model, base_url=base_url or os.environ.get("ASSISTANT_BASE_URL"),
                              api_key=api_key, **kwargs)
     if name == "embedded":
-        from .embedded import EmbeddedBackend
+        from assistant.backends.embedded import EmbeddedBackend
 
         return EmbeddedBackend(model_path=model, **kwargs)
     if name == "fake":

@@ -38,11 +38,11 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, Field
 
-from ..errors import BackendError, MissingDependencyError, UserError
-from ..model_files import cache_dir, ensure_model
-from ._bpe import GGUFTokenizer, UnsupportedVocabulary, tokenizer_for
-from ._gguf import GGUFError, read_metadata
-from .base import ChatRequest, ChatResponse, Message, TokenLogprob
+from assistant.backends.base import ChatRequest, ChatResponse, Message, TokenLogprob
+from assistant.backends.bpe import GGUFTokenizer, UnsupportedVocabulary, tokenizer_for
+from assistant.backends.gguf import GGUFError, read_metadata
+from assistant.backends.model_files import cache_dir, ensure_model
+from assistant.errors import BackendError, MissingDependencyError, UserError
 
 log = logging.getLogger(__name__)
 

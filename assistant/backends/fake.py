@@ -7,8 +7,8 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from ..errors import BackendError
-from .base import ChatRequest, ChatResponse
+from assistant.backends.base import ChatRequest, ChatResponse
+from assistant.errors import BackendError
 
 Script = str | dict[str, Any] | ChatResponse | Exception | Callable[[ChatRequest], Any]
 

@@ -24,10 +24,10 @@ from urllib.parse import urlsplit
 import openai
 from openai.types.chat import ChatCompletion
 
-from ..errors import AnswerError, BackendError, UserError
-from ..settings import check_max_retries, check_timeout, env_max_retries, env_timeout
-from ..tokens import count_tokens
-from .base import ChatRequest, ChatResponse, TokenLogprob
+from assistant.backends.base import ChatRequest, ChatResponse, TokenLogprob
+from assistant.core.settings import check_max_retries, check_timeout, env_max_retries, env_timeout
+from assistant.core.tokens import count_tokens
+from assistant.errors import AnswerError, BackendError, UserError
 
 __all__ = ["OpenAIBackend", "StructuredMode", "resolve_structured_mode", "strict_schema"]
 

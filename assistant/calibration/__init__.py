@@ -25,12 +25,14 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..errors import InputError, UserError
-from ..schemas import CalibratedScore, Document, FeatureEffect
-from ..signals import SentenceSignals
-from ._checkworthiness import FEATURES as CHECKWORTHINESS_FEATURES
-from ._checkworthiness import document_of, extractor_name, sentence_features, texts_features
-from ._cv import (
+from assistant.calibration._checkworthiness import FEATURES as CHECKWORTHINESS_FEATURES
+from assistant.calibration._checkworthiness import (
+    document_of,
+    extractor_name,
+    sentence_features,
+    texts_features,
+)
+from assistant.calibration._cv import (
     CrossValidation,
     DevScores,
     Interval,
@@ -39,8 +41,8 @@ from ._cv import (
     grouped_folds,
     score_interval,
 )
-from ._logistic import LogisticFit, best_threshold, fit_logistic, sigmoid
-from ._profile import (
+from assistant.calibration._logistic import LogisticFit, best_threshold, fit_logistic, sigmoid
+from assistant.calibration._profile import (
     DEFAULT_MODEL,
     ENV_PROFILE_DIR,
     PACKAGE_DIR,
@@ -56,6 +58,9 @@ from ._profile import (
     save_profile,
     user_profile_dir,
 )
+from assistant.errors import InputError, UserError
+from assistant.schemas import CalibratedScore, Document, FeatureEffect
+from assistant.text.signals import SentenceSignals
 
 SHOWN_EFFECTS = 5
 

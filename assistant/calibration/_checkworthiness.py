@@ -1,6 +1,6 @@
 """Check-worthiness features: named, transparent properties of one sentence.
 
-Most come from `assistant.signals` (figures, entities, attribution, opinion, question,
+Most come from `assistant.text.signals` (figures, entities, attribution, opinion, question,
 fragments); the rest are word-class patterns that hold for news and for political speech
 alike (person of the speaker, comparatives, change verbs, negation, time spans). No
 feature is the identity of a content word, so a profile fitted on one corpus's topics
@@ -25,8 +25,8 @@ import re
 from collections.abc import Sequence
 from typing import Literal, NamedTuple
 
-from ..schemas import Document, Sentence
-from ..signals import SentenceSignals, analyze_sentences
+from assistant.schemas import Document, Sentence
+from assistant.text.signals import SentenceSignals, analyze_sentences
 
 Method = Literal["auto", "spacy", "regex"]
 

@@ -11,8 +11,8 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel, Field
 
-from ..stats import average_precision, balanced_accuracy, bootstrap_ci
-from ._logistic import ClassWeight, Row, best_threshold, fit_logistic
+from assistant.calibration._logistic import ClassWeight, Row, best_threshold, fit_logistic
+from assistant.core.stats import average_precision, balanced_accuracy, bootstrap_ci
 
 
 def grouped_folds(groups: Sequence[str], k: int) -> list[list[int]]:

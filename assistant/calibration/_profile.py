@@ -19,10 +19,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from ..errors import InputError
-from ..model_files import MODEL_FILENAME, cache_dir
-from ._cv import DevScores
-from ._logistic import ClassWeight, LogisticFit
+from assistant.backends.model_files import MODEL_FILENAME, cache_dir
+from assistant.calibration._cv import DevScores
+from assistant.calibration._logistic import ClassWeight, LogisticFit
+from assistant.errors import InputError
 
 Task = Literal["faithfulness", "verdict", "checkworthiness"]
 TASKS: tuple[Task, ...] = ("faithfulness", "verdict", "checkworthiness")

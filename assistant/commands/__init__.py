@@ -1,1 +1,0 @@
-"""Feature subcommands of the `assistant` CLI (see `assistant.cli.COMMANDS`)."""

@@ -1,0 +1,227 @@
+"""Drivers that run analysis steps against a backend, sync or async.
+
+A step is a generator that yields a `CallSpec` (or a list of them, which may run
+concurrently) and receives the `Structured` result(s); it returns its final value. The
+same step code therefore serves `Assistant` and `AsyncAssistant`, and provenance is
+accumulated here, in one place. A call whose output never validates is thrown into the
+step, which may fall back to a deterministic result (noting it) or let it propagate.
+
+Given a `Planner` instead of a backend, both drivers make no call: they record the first
+request of every call the step's own code lays out (chunks, map-reduce, one call per
+claim or evidence hit) and answer it with a stand-in, so a cost estimate is derived from
+the steps, never from a copy of them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import time
+import types
+from collections.abc import Coroutine, Generator, Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
+
+from pydantic import BaseModel
+
+from assistant.backends.base import Backend, ChatRequest, ChatResponse
+from assistant.core.structured import (
+    CallSpec,
+    Probability,
+    ProbeSpec,
+    Structured,
+    _Exchange,
+    _Probe,
+    acall_probe,
+    acall_structured,
+    call_probe,
+    call_structured,
+)
+from assistant.errors import BackendError, OutputValidationError
+from assistant.schemas import Provenance, Usage
+
+R = TypeVar("R")
+Spec = CallSpec | ProbeSpec
+# Sequence, not list: a step yielding list[CallSpec] is a Step too (lists are invariant).
+Step = Generator[Spec | Sequence[Spec], Any, R]
+
+
+def _call(backend: Backend, spec: Spec) -> Any:
+    return call_probe(backend, spec) if isinstance(spec, ProbeSpec) else call_structured(backend, spec)
+
+
+async def _acall(backend: Backend, spec: Spec) -> Any:
+    if isinstance(spec, ProbeSpec):
+        return await acall_probe(backend, spec)
+    return await acall_structured(backend, spec)
+
+
+def new_provenance(backend: Backend) -> Provenance:
+    return Provenance(backend=backend.name, model=backend.model, base_url=backend.base_url)
+
+
+def _record(prov: Provenance, results: Structured[Any] | list[Structured[Any]]) -> None:
+    for r in results if isinstance(results, list) else [results]:
+        known = {(p.name, p.hash) for p in prov.prompts}
+        prov.prompts += [p for p in r.prompts if (p.name, p.hash) not in known]
+        prov.usage.add(r.usage)
+        prov.attempts += r.attempts
+
+
+def _record_failure(prov: Provenance, exc: OutputValidationError) -> None:
+    prov.usage.calls += len(exc.attempts)
+    prov.usage.prompt_tokens += exc.usage["prompt_tokens"]
+    prov.usage.completion_tokens += exc.usage["completion_tokens"]
+    prov.attempts += len(exc.attempts)
+
+
+# --------------------------------------------------------------------------- planning
+
+
+@dataclass(frozen=True)
+class PlannedCall:
+    """One call a run will make: its first request, and how many attempts it may take."""
+
+    request: ChatRequest
+    max_attempts: int
+
+
+def _blank_of(tp: Any) -> Any:
+    origin, args = get_origin(tp), get_args(tp)
+    if origin is Annotated:
+        return _blank_of(args[0])
+    if origin in (Union, types.UnionType):
+        return None if type(None) in args else _blank_of(args[0])
+    if origin is Literal:
+        return args[0]
+    if origin in (list, tuple, set, frozenset) or tp in (list, tuple):
+        return []
+    if origin is dict or tp is dict:
+        return {}
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        return next(iter(tp))
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        return blank(tp)
+    return {str: "", int: 0, float: 0.0, bool: False}.get(tp)
+
+
+def blank(model: type[BaseModel]) -> BaseModel:
+    """An answer with nothing in it (empty strings and lists, no optional parts), built
+    without validation: what planning assumes a model says unless a spec's `stand_in`
+    says otherwise."""
+    return model.model_construct(**{name: _blank_of(f.annotation)
+                                    for name, f in model.model_fields.items() if f.is_required()})
+
+
+class Planner:
+    """A `Backend` stand-in for planning: the drivers record each call in `calls` and
+    answer it without a model (`CallSpec.stand_in`, else `blank`; a probe gets p=0.5).
+    It sends nothing: `complete` is refused."""
+
+    def __init__(self, backend: Backend) -> None:
+        self.inner = backend
+        self.name: str = backend.name
+        self.model: str = backend.model
+        self.base_url: str | None = backend.base_url
+        self.calls: list[PlannedCall] = []
+
+    def count_tokens(self, text: str) -> int:
+        return self.inner.count_tokens(text)
+
+    def complete(self, request: ChatRequest) -> ChatResponse:
+        raise BackendError("a Planner makes no model call; run steps through pipeline.run")
+
+    async def acomplete(self, request: ChatRequest) -> ChatResponse:
+        return self.complete(request)
+
+    def answer(self, spec: Spec) -> Any:
+        if isinstance(spec, ProbeSpec):
+            self.calls.append(PlannedCall(_Probe(spec).request(), 1))
+            return Probability(p=0.5, method="label", answer="", usage=Usage(), attempts=1,
+                               prompts=[], latency_s=0.0)
+        self.calls.append(PlannedCall(_Exchange(spec).request(), spec.max_attempts))
+        value = spec.stand_in() if spec.stand_in is not None else blank(spec.output)
+        return Structured(value=value, usage=Usage(), attempts=1, prompts=[], latency_s=0.0)
+
+    def drive(self, step: Step[R]) -> R:
+        try:
+            request = next(step)
+            while True:
+                if not isinstance(request, CallSpec | ProbeSpec):
+                    request = step.send([self.answer(s) for s in request])
+                else:
+                    request = step.send(self.answer(request))
+        except StopIteration as stop:
+            return stop.value  # type: ignore[no-any-return]
+
+
+def plan_calls(operation: Coroutine[Any, Any, Any]) -> None:
+    """Run an async operation whose backend is a `Planner` to its end.
+
+    With a Planner, `arun` answers without awaiting anything, so the coroutine finishes on
+    its first step (no event loop needed, and none is disturbed when one is running).
+    Real I/O inside it is a bug, refused here.
+    """
+    try:
+        operation.send(None)
+    except StopIteration:
+        return
+    operation.close()
+    raise RuntimeError("planning reached real I/O: an operation awaited something besides arun")
+
+
+# --------------------------------------------------------------------------- drivers
+
+
+def run(step: Step[R], backend: Backend, prov: Provenance) -> R:
+    if isinstance(backend, Planner):
+        return backend.drive(step)
+    started = time.perf_counter()
+    try:
+        request = next(step)
+        while True:
+            try:
+                if not isinstance(request, CallSpec | ProbeSpec):
+                    result: Any = [_call(backend, s) for s in request]
+                else:
+                    result = _call(backend, request)
+            except OutputValidationError as exc:
+                _record_failure(prov, exc)
+                request = step.throw(exc)  # the step may fall back, or re-raise
+                continue
+            _record(prov, result)
+            request = step.send(result)
+    except StopIteration as stop:
+        return stop.value  # type: ignore[no-any-return]
+    finally:
+        prov.latency_s += time.perf_counter() - started
+
+
+async def arun(step: Step[R], backend: Backend, prov: Provenance, *, concurrency: int = 4) -> R:
+    if isinstance(backend, Planner):
+        return backend.drive(step)
+    started = time.perf_counter()
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(spec: Spec) -> Any:
+        async with gate:
+            return await _acall(backend, spec)
+
+    try:
+        request = next(step)
+        while True:
+            try:
+                if not isinstance(request, CallSpec | ProbeSpec):
+                    result: Any = list(await asyncio.gather(*(one(s) for s in request)))
+                else:
+                    result = await one(request)
+            except OutputValidationError as exc:
+                _record_failure(prov, exc)
+                request = step.throw(exc)
+                continue
+            _record(prov, result)
+            request = step.send(result)
+    except StopIteration as stop:
+        return stop.value  # type: ignore[no-any-return]
+    finally:
+        prov.latency_s += time.perf_counter() - started

@@ -1,0 +1,315 @@
+"""Evidence verification: a verdict per claim from evidence documents the user supplies.
+
+For each claim, BM25 (rank-bm25) over every evidence sentence retrieves candidates with
+the claim and its verification questions as the query. The model labels each candidate's
+stance toward the claim (supports / refutes / unrelated, one tiny call per pair with the
+fixed instructions first so they stay cached); code does the rest:
+
+- a "supports" stance is set aside when a deterministic check finds a differing number,
+  unit or date between the claim and that very sentence (noted in the rationale);
+- verdict: supports and refutes both present -> conflicting; only supports -> supported;
+  only refutes -> refuted; neither -> not_enough_evidence;
+- confidence: high for two or more agreeing sentences (or nothing retrievable at all),
+  medium for one sentence that shares most of the claim's content words, else low;
+  conflicting is always low;
+- evidence quotes are sliced from the evidence Document by code and verified.
+
+Chain-of-verification (`cove=True`) asks the model its verification questions without
+the claim or the article, then compares each answer with the claim. The result is
+labelled "model knowledge, unverified" and never counts as evidence or moves a verdict.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from assistant.core.driver import Step
+from assistant.core.structured import CallSpec, Structured
+from assistant.errors import InputError
+from assistant.schemas import (
+    Claim,
+    ClaimVerdict,
+    Confidence,
+    CoveAnswer,
+    CoveAnswerDraft,
+    CoveCompareDraft,
+    CovePlanDraft,
+    CoveResult,
+    DateResolution,
+    Document,
+    EvidenceQuote,
+    Mismatch,
+    MismatchKind,
+    Quote,
+    Sentence,
+    Stance,
+    StanceDraft,
+    Verdict,
+)
+from assistant.steps.analysis import Options, TokenCounter, claims_step, questions_step
+from assistant.steps.evidence import EvidenceSet
+from assistant.text.checks import Reference, check_text, one_sentence_document
+from assistant.text.dates import resolve_relative_dates
+from assistant.text.grounding import content_terms, support
+
+_CONTRADICTING = frozenset({MismatchKind.number, MismatchKind.unit, MismatchKind.date})
+
+
+@dataclass(frozen=True)
+class FactCheckOptions:
+    """Knobs of `fact_check` (they change results, so belong in cache keys)."""
+
+    top_k: int = 3
+    max_attempts: int = 3
+    max_claims: int = 50
+    prompts_dir: Path | None = None
+
+
+@dataclass
+class ClaimInput:
+    """A claim to verify, from an article's claim list or given as text."""
+
+    id: str
+    text: str
+    questions: list[str] = field(default_factory=list)
+    as_of: str | None = None
+    dates: list[DateResolution] = field(default_factory=list)
+    quote: Quote | None = None
+
+    @classmethod
+    def of(cls, claim: Claim, questions: Sequence[str] = ()) -> ClaimInput:
+        return cls(id=claim.id, text=claim.text, questions=list(questions), as_of=claim.as_of,
+                   dates=list(claim.dates), quote=claim.quote)
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One retrieved evidence sentence."""
+
+    doc_index: int
+    sentence: Sentence
+    score: float
+
+
+class EvidenceIndex:
+    """BM25 (rank-bm25's BM25Plus, whose idf stays positive on tiny corpora) over every
+    sentence of every evidence document."""
+
+    def __init__(self, evidence: EvidenceSet) -> None:
+        from rank_bm25 import BM25Plus
+
+        self.evidence = evidence
+        self.entries = [(i, s) for i, d in enumerate(evidence.docs) for s in d.sentences]
+        self.tokens = [content_terms(s.text) for _, s in self.entries]
+        # BM25Plus needs at least one token overall; a corpus of stopwords ranks nothing.
+        self._bm25 = BM25Plus(self.tokens) if any(self.tokens) else None
+
+    def search(self, texts: Sequence[str], k: int) -> list[Hit]:
+        """Top `k` sentences sharing at least one content term with `texts`, best first."""
+        query = [t for text in texts for t in content_terms(text)]
+        if not query or self._bm25 is None:
+            return []
+        wanted = set(query)
+        scores = self._bm25.get_scores(query)
+        ranked = sorted(((float(scores[n]), n) for n in range(len(self.entries))
+                         if wanted & set(self.tokens[n])), key=lambda x: (-x[0], x[1]))
+        return [Hit(self.entries[n][0], self.entries[n][1], round(score, 3))
+                for score, n in ranked[:k]]
+
+
+def evidence_quote(evidence: EvidenceSet, hit: Hit, stance: Stance) -> EvidenceQuote:
+    doc, info = evidence.docs[hit.doc_index], evidence.info[hit.doc_index]
+    s = hit.sentence
+    return EvidenceQuote(document=info.id, source=info.source or info.title, sentence_id=s.id,
+                         text=doc.text[s.start:s.end], start=s.start, end=s.end, stance=stance,
+                         score=hit.score)
+
+
+def verify_evidence_quote(evidence: EvidenceSet, q: EvidenceQuote) -> bool:
+    """True when the quote is exactly its evidence document's text at its offsets."""
+    try:
+        doc = evidence.by_id(q.document)
+    except (IndexError, ValueError):
+        return False
+    return (0 <= q.start < q.end <= len(doc.text) and doc.text[q.start:q.end] == q.text
+            and doc.has_sentence(q.sentence_id)
+            and doc.sentence(q.sentence_id).start <= q.start <= q.end <= doc.sentence(q.sentence_id).end)
+
+
+# --------------------------------------------------------------------------- aggregation
+
+
+def _where(evidence: EvidenceSet, hit: Hit) -> str:
+    return f"{evidence.info[hit.doc_index].id} {hit.sentence.id}"
+
+
+def aggregate(claim: ClaimInput, hits: list[Hit], stances: list[Stance],
+              mismatches: list[list[Mismatch]], evidence: EvidenceSet) -> ClaimVerdict:
+    """Verdict, confidence, evidence and rationale from per-sentence stances (pure code)."""
+    notes: list[str] = []
+    final: list[Stance] = []
+    for hit, stance, mm in zip(hits, stances, mismatches, strict=True):
+        differing = [m for m in mm if m.kind in _CONTRADICTING and m.source_span is not None]
+        if stance == Stance.supports and differing:
+            notes.append(f"{_where(evidence, hit)} was read as support, but "
+                         f"{differing[0].message}; not counted")
+            stance = Stance.unrelated
+        final.append(stance)
+    sup = [h for h, s in zip(hits, final, strict=True) if s == Stance.supports]
+    ref = [h for h, s in zip(hits, final, strict=True) if s == Stance.refutes]
+    if sup and ref:
+        verdict, confidence = Verdict.conflicting, Confidence.low
+        why = (f"{', '.join(_where(evidence, h) for h in sup)} support{'s' if len(sup) == 1 else ''} "
+               f"the claim but {', '.join(_where(evidence, h) for h in ref)} "
+               f"refute{'s' if len(ref) == 1 else ''} it")
+    elif sup or ref:
+        used = sup or ref
+        verdict = Verdict.supported if sup else Verdict.refuted
+        overlap = max(support(claim.text, [h.sentence.text]) for h in used)
+        confidence = (Confidence.high if len(used) >= 2 else
+                      Confidence.medium if overlap >= 0.5 else Confidence.low)
+        why = (f"{', '.join(_where(evidence, h) for h in used)} "
+               f"{'support' if sup else 'refute'}{'s' if len(used) == 1 else ''} the claim"
+               f" ({overlap:.0%} of its content words in the best sentence)")
+    elif hits:
+        verdict, confidence = Verdict.not_enough_evidence, Confidence.medium
+        why = (f"{len(hits)} related sentence(s) found ({', '.join(_where(evidence, h) for h in hits)}) "
+               "but none says whether the claim is true")
+    else:
+        verdict, confidence = Verdict.not_enough_evidence, Confidence.high
+        why = "no evidence sentence shares a content word with the claim or its questions"
+    quotes = [evidence_quote(evidence, h, s) for h, s in zip(hits, final, strict=True)
+              if s != Stance.unrelated]
+    # Differences matter only where the model saw the sentence address the claim.
+    shown = [m for mm, st in zip(mismatches, stances, strict=True) if st != Stance.unrelated
+             for m in mm if m.kind in _CONTRADICTING and m.source_span]
+    return ClaimVerdict(
+        claim_id=claim.id, claim_text=claim.text, article_quote=claim.quote, as_of=claim.as_of,
+        dates=claim.dates, verdict=verdict, evidence=quotes, confidence=confidence,
+        rationale=" ".join(f"{line[0].upper()}{line[1:]}." for line in [why, *notes]),
+        mismatches=shown)
+
+
+def _in_evidence(m: Mismatch, evidence_id: str) -> Mismatch:
+    if m.source_span is None:
+        return m
+    return m.model_copy(update={"source_span": m.source_span.model_copy(
+        update={"document": evidence_id})})
+
+
+def _cove_result(answers: list[CoveAnswer]) -> CoveResult:
+    kinds = {a.agreement for a in answers}
+    agreement = ("inconsistent" if "contradicts" in kinds else
+                 "consistent" if "agrees" in kinds else "unknown")
+    return CoveResult(answers=answers, agreement=agreement)
+
+
+def _is_unknown(answer: str) -> bool:
+    text = answer.strip().lower().rstrip(".")
+    return not text or text in ("unknown", "i don't know", "i do not know", "not known", "n/a")
+
+
+# --------------------------------------------------------------------------- the step
+
+
+def _spec(prompt: str, values: dict[str, Any], output: type[Any], opts: FactCheckOptions,
+          check: Callable[[Any], Any] | None = None) -> CallSpec:
+    return CallSpec(prompt, values, output, check, opts.max_attempts, prompts_dir=opts.prompts_dir)
+
+
+def factcheck_step(claims: Sequence[ClaimInput], evidence: EvidenceSet, opts: FactCheckOptions,
+                   notes: list[str], *, cove: bool = False) -> Step[list[ClaimVerdict]]:
+    """Verdicts for `claims` against `evidence`; with `cove`, model knowledge beside them."""
+    if not claims:
+        return []
+    if len(claims) > opts.max_claims:
+        raise InputError(f"{len(claims)} claims given; at most {opts.max_claims} are checked at once")
+    index = EvidenceIndex(evidence)
+    hits = [index.search([c.text, *c.questions], opts.top_k) for c in claims]
+    pairs = [(ci, h) for ci, hs in enumerate(hits) for h in hs]
+    specs = [_spec("verdict", {"evidence": h.sentence.text, "claim": claims[ci].text},
+                   StanceDraft, opts) for ci, h in pairs]
+    results: list[Structured[StanceDraft]] = (yield specs) if specs else []
+    stances: list[list[Stance]] = [[] for _ in claims]
+    for (ci, _), r in zip(pairs, results, strict=True):
+        stances[ci].append(r.value.stance)
+    verdicts = []
+    for c, hs, st in zip(claims, hits, stances, strict=True):
+        mm = [[_in_evidence(m, evidence.info[h.doc_index].id) for m in
+               check_text(c.text, Reference(evidence.docs[h.doc_index], [h.sentence.id]))]
+              for h in hs]
+        verdicts.append(aggregate(c, hs, st, mm, evidence))
+    if cove:
+        covered = yield from _cove(claims, opts)
+        verdicts = [v.model_copy(update={"cove": r}) for v, r in zip(verdicts, covered, strict=True)]
+    return verdicts
+
+
+def _cove(claims: Sequence[ClaimInput], opts: FactCheckOptions) -> Step[list[CoveResult]]:
+    questions = [list(c.questions[:2]) for c in claims]
+    need = [i for i, q in enumerate(questions) if not q]
+    if need:
+        planned: list[Structured[CovePlanDraft]] = yield [
+            _spec("cove_plan", {"claim": claims[i].text}, CovePlanDraft, opts) for i in need]
+        for i, r in zip(need, planned, strict=True):
+            questions[i] = [q for q in r.value.questions if q.strip()][:2]
+    flat = [(ci, q) for ci, qs in enumerate(questions) for q in qs]
+    # The answer step sees the question only: neither the claim nor the article.
+    answered: list[Structured[CoveAnswerDraft]] = (yield [
+        _spec("cove_answer", {"question": q}, CoveAnswerDraft, opts) for _, q in flat]) if flat else []
+    known = [(n, a.value.answer) for n, a in enumerate(answered) if not _is_unknown(a.value.answer)]
+    compared: list[Structured[CoveCompareDraft]] = (yield [
+        _spec("cove_compare", {"claim": claims[flat[n][0]].text, "question": flat[n][1],
+                               "answer": answer}, CoveCompareDraft, opts)
+        for n, answer in known]) if known else []
+    agreement = {n: r.value.agreement for (n, _), r in zip(known, compared, strict=True)}
+    per_claim: list[list[CoveAnswer]] = [[] for _ in claims]
+    for n, ((ci, q), a) in enumerate(zip(flat, answered, strict=True)):
+        per_claim[ci].append(CoveAnswer(question=q, answer=a.value.answer,
+                                        agreement=agreement.get(n, "unknown")))
+    return [_cove_result(a) for a in per_claim]
+
+
+def claim_inputs(claims: Sequence[Claim | str], questions: dict[str, list[str]] | None = None,
+                 *, published: dt.date | None = None) -> list[ClaimInput]:
+    """ClaimInputs from Claims (with their questions) or plain claim texts (C1..Cn).
+
+    Plain texts are anchored to `published` when given: their relative dates ("last
+    Friday") are resolved against it and it becomes their "as of" date.
+    """
+    out = []
+    for n, c in enumerate(claims, 1):
+        if isinstance(c, Claim):
+            out.append(ClaimInput.of(c, (questions or {}).get(c.id, [])))
+            continue
+        text = " ".join(str(c).split())
+        if not text:
+            raise InputError(f"claim {n} is empty")
+        dates: list[DateResolution] = []
+        if published is not None:
+            own = one_sentence_document(text, published)
+            dates = resolve_relative_dates(own, own.sentences[0])
+        out.append(ClaimInput(id=f"C{n}", text=text, dates=dates,
+                              as_of=published.isoformat() if published else None,
+                              questions=(questions or {}).get(f"C{n}", [])))
+    return out
+
+
+def article_factcheck_step(doc: Document, evidence: EvidenceSet, analysis_opts: Options,
+                           count: TokenCounter, notes: list[str], opts: FactCheckOptions, *,
+                           cove: bool = False) -> Step[list[ClaimVerdict]]:
+    """Claims and verification questions from the article, then verdicts on each claim."""
+    claims = yield from claims_step(doc, analysis_opts, count, notes)
+    if not claims:
+        notes.append("the article has no check-worthy claims")
+        return []
+    questions = yield from questions_step(doc, claims, analysis_opts, count, notes)
+    by_claim: dict[str, list[str]] = {}
+    for q in questions:
+        by_claim.setdefault(q.claim_id, []).append(q.question)
+    return (yield from factcheck_step(claim_inputs(claims, by_claim), evidence, opts, notes,
+                                      cove=cove))
