@@ -83,3 +83,49 @@ class Backend(Protocol):
     async def acomplete(self, request: ChatRequest) -> ChatResponse: ...
 
     def count_tokens(self, text: str) -> int: ...
+
+
+class WrapperBackend:
+    """A `Backend` around another one (`inner`), passing everything through.
+
+    The base of every layer that adds one concern to a backend (a cache, a budget, a
+    concurrency gate, a meter, a progress display, a cassette): it reports the inner
+    backend's name, model and base URL, so provenance and cache keys name the model that
+    answers, and forwards `complete`, `acomplete`, `count_tokens`, closing and any other
+    attribute (`token_count_exact`, `load`, ...) to it. A subclass overrides only what
+    it changes.
+    """
+
+    def __init__(self, inner: Backend) -> None:
+        self.inner = inner
+        self.name: str = inner.name
+        self.model: str = inner.model
+        self.base_url: str | None = inner.base_url
+
+    def complete(self, request: ChatRequest) -> ChatResponse:
+        return self.inner.complete(request)
+
+    async def acomplete(self, request: ChatRequest) -> ChatResponse:
+        return await self.inner.acomplete(request)
+
+    def count_tokens(self, text: str) -> int:
+        return self.inner.count_tokens(text)
+
+    def close(self) -> None:
+        if callable(close := getattr(self.inner, "close", None)):
+            close()
+
+    async def aclose(self) -> None:
+        if callable(aclose := getattr(self.inner, "aclose", None)):
+            await aclose()
+        else:
+            self.close()
+
+    def __getattr__(self, name: str) -> object:
+        # Only reached for names this layer lacks; `inner` itself must not recurse.
+        if name == "inner":
+            raise AttributeError(name)
+        return getattr(self.inner, name)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.inner!r})"

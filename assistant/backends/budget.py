@@ -37,7 +37,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from assistant.backends.base import Backend, ChatRequest, ChatResponse
+from assistant.backends.base import Backend, ChatRequest, ChatResponse, WrapperBackend
 from assistant.core.tokens import count_tokens
 from assistant.errors import BackendError, BudgetExceededError, UserError
 
@@ -303,15 +303,12 @@ class Ledger:
         return f"spent {self.spent_tokens:,} tokens{cost} over {self.calls} call(s)"
 
 
-class BudgetedBackend:
+class BudgetedBackend(WrapperBackend):
     """A `Backend` that reserves each call against a `Ledger` before sending it."""
 
     def __init__(self, inner: Backend, ledger: Ledger) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.ledger = ledger
-        self.name: str = inner.name
-        self.model: str = inner.model
-        self.base_url: str | None = inner.base_url
 
     def complete(self, request: ChatRequest) -> ChatResponse:
         held = self.ledger.reserve(request)
@@ -332,9 +329,3 @@ class BudgetedBackend:
             raise
         self.ledger.settle(held, response)
         return response
-
-    def count_tokens(self, text: str) -> int:
-        return self.inner.count_tokens(text)
-
-    def __repr__(self) -> str:
-        return f"BudgetedBackend({self.inner!r})"

@@ -24,11 +24,10 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
-from typing import Any
 
 from pydantic import BaseModel, Field
 
-from assistant.backends.base import Backend, ChatRequest, ChatResponse
+from assistant.backends.base import Backend, ChatRequest, ChatResponse, WrapperBackend
 from assistant.errors import UserError
 
 __all__ = ["CacheStats", "CachingBackend", "PruneResult", "ResponseCache", "default_cache_path"]
@@ -185,7 +184,7 @@ class ResponseCache:
         return f"ResponseCache({str(self.path)!r})"
 
 
-class CachingBackend:
+class CachingBackend(WrapperBackend):
     """A `Backend` that serves repeated requests from a `ResponseCache`.
 
     It reports the inner backend's name, model and base URL, so provenance names the model
@@ -194,11 +193,8 @@ class CachingBackend:
     """
 
     def __init__(self, inner: Backend, cache: ResponseCache) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.cache = cache
-        self.name: str = inner.name
-        self.model: str = inner.model
-        self.base_url: str | None = inner.base_url
         self.hits = 0
         self.misses = 0
         self._inflight: dict[str, asyncio.Future[ChatResponse]] = {}
@@ -253,27 +249,10 @@ class CachingBackend:
         future.set_result(response)
         return response
 
-    def count_tokens(self, text: str) -> int:
-        return self.inner.count_tokens(text)
-
     def _keep(self, key: str, response: ChatResponse) -> None:
         if response.finish_reason == "stop" and not response.cached:
             self.cache.put(key, response, backend=self.inner.name, model=self.inner.model,
                            base_url=self.inner.base_url)
 
-    def close(self) -> None:
-        _call(self.inner, "close")
-
-    async def aclose(self) -> None:
-        if hasattr(self.inner, "aclose"):
-            await self.inner.aclose()
-        else:
-            _call(self.inner, "close")
-
     def __repr__(self) -> str:
         return f"CachingBackend({self.inner!r}, {self.cache!r})"
-
-
-def _call(obj: Any, method: str) -> None:
-    if callable(fn := getattr(obj, method, None)):
-        fn()

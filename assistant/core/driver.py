@@ -24,7 +24,7 @@ from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 
 from pydantic import BaseModel
 
-from assistant.backends.base import Backend, ChatRequest, ChatResponse
+from assistant.backends.base import Backend, ChatRequest, ChatResponse, WrapperBackend
 from assistant.core.structured import (
     CallSpec,
     Probability,
@@ -69,9 +69,7 @@ def _record(prov: Provenance, results: Structured[Any] | list[Structured[Any]]) 
 
 
 def _record_failure(prov: Provenance, exc: OutputValidationError) -> None:
-    prov.usage.calls += len(exc.attempts)
-    prov.usage.prompt_tokens += exc.usage["prompt_tokens"]
-    prov.usage.completion_tokens += exc.usage["completion_tokens"]
+    prov.usage.add(Usage(calls=len(exc.attempts), **exc.usage))
     prov.attempts += len(exc.attempts)
 
 
@@ -113,20 +111,14 @@ def blank(model: type[BaseModel]) -> BaseModel:
                                     for name, f in model.model_fields.items() if f.is_required()})
 
 
-class Planner:
+class Planner(WrapperBackend):
     """A `Backend` stand-in for planning: the drivers record each call in `calls` and
     answer it without a model (`CallSpec.stand_in`, else `blank`; a probe gets p=0.5).
-    It sends nothing: `complete` is refused."""
+    It counts tokens with `backend` but sends nothing: `complete` is refused."""
 
     def __init__(self, backend: Backend) -> None:
-        self.inner = backend
-        self.name: str = backend.name
-        self.model: str = backend.model
-        self.base_url: str | None = backend.base_url
+        super().__init__(backend)
         self.calls: list[PlannedCall] = []
-
-    def count_tokens(self, text: str) -> int:
-        return self.inner.count_tokens(text)
 
     def complete(self, request: ChatRequest) -> ChatResponse:
         raise BackendError("a Planner makes no model call; run steps through pipeline.run")

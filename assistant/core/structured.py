@@ -102,10 +102,7 @@ class _Exchange(Generic[T]):
                            prompt="+".join(f"{r.name}@{r.hash}" for r in self.refs), **self.params)
 
     def accept(self, response: ChatResponse) -> Structured[T]:
-        self.usage.calls += 1
-        self.usage.cached_calls += int(response.cached)
-        self.usage.prompt_tokens += response.prompt_tokens
-        self.usage.completion_tokens += response.completion_tokens
+        self.usage.add(response)
         issues: list[ValidationIssue]
         if response.finish_reason == "length":
             issues = [ValidationIssue("", "the answer was cut off at the token limit; answer "
@@ -200,8 +197,8 @@ class _Probe:
 
     def accept(self, response: ChatResponse) -> Probability:
         p, method, answer = read_probability(response, self.spec.answers)
-        usage = Usage(calls=1, prompt_tokens=response.prompt_tokens,
-                      completion_tokens=response.completion_tokens, cached_calls=int(response.cached))
+        usage = Usage()
+        usage.add(response)
         return Probability(p=p, method=method, answer=answer,  # type: ignore[arg-type]
                            usage=usage, attempts=1, prompts=self.refs,
                            latency_s=time.perf_counter() - self.started)

@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from pydantic import BaseModel, Field
+
+
+class Answered(Protocol):
+    """What `Usage.add` reads from one answered call (`backends.ChatResponse` has it)."""
+
+    @property
+    def prompt_tokens(self) -> int: ...
+    @property
+    def completion_tokens(self) -> int: ...
+    @property
+    def cached(self) -> bool: ...
 
 
 class PromptRef(BaseModel):
@@ -17,11 +30,17 @@ class Usage(BaseModel):
     completion_tokens: int = Field(0, description="Completion tokens as reported by the backend.")
     cached_calls: int = Field(0, description="Requests answered from the response cache.")
 
-    def add(self, other: Usage) -> None:
-        self.calls += other.calls
+    def add(self, other: Usage | Answered) -> None:
+        """Add another `Usage`, or one answered call (a `ChatResponse`, or anything with
+        its `prompt_tokens`, `completion_tokens` and `cached`)."""
+        if isinstance(other, Usage):
+            calls, cached = other.calls, other.cached_calls
+        else:
+            calls, cached = 1, int(other.cached)
+        self.calls += calls
+        self.cached_calls += cached
         self.prompt_tokens += other.prompt_tokens
         self.completion_tokens += other.completion_tokens
-        self.cached_calls += other.cached_calls
 
 
 class Provenance(BaseModel):
