@@ -213,7 +213,7 @@ def _report(doc, analysis, evidence_doc):  # type: ignore[no-untyped-def]
         article=None,
         evidence_documents=[EvidenceDocument(id="E1", title=evidence_doc.title, doc_id=evidence_doc.doc_id,
                                              sentences=len(evidence_doc.sentences))],
-        verdicts=[verdict("S4", "supported", "high"), verdict("S5", "refuted", "medium"),
+        verdicts=[verdict("S4", "supported", "high"), verdict("S5", "refuted", "moderate"),
                   verdict("S7", "not_enough_evidence", "low")])
 
 

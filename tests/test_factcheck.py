@@ -114,11 +114,11 @@ def _claim() -> ClaimInput:
 
 @pytest.mark.parametrize(("stances", "verdict", "confidence"), [
     ([Stance.supports, Stance.supports], Verdict.supported, Confidence.high),
-    ([Stance.supports, Stance.unrelated], Verdict.supported, Confidence.medium),
-    ([Stance.refutes, Stance.unrelated], Verdict.refuted, Confidence.medium),
+    ([Stance.supports, Stance.unrelated], Verdict.supported, Confidence.moderate),
+    ([Stance.refutes, Stance.unrelated], Verdict.refuted, Confidence.moderate),
     ([Stance.unrelated, Stance.refutes], Verdict.refuted, Confidence.low),
     ([Stance.supports, Stance.refutes], Verdict.conflicting, Confidence.low),
-    ([Stance.unrelated, Stance.unrelated], Verdict.not_enough_evidence, Confidence.medium),
+    ([Stance.unrelated, Stance.unrelated], Verdict.not_enough_evidence, Confidence.moderate),
     ([], Verdict.not_enough_evidence, Confidence.high),
 ])
 def test_aggregation_rules(stances: list[Stance], verdict: Verdict, confidence: Confidence,

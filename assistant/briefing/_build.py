@@ -193,13 +193,13 @@ def _verdict_note(ctx: Ctx, v: ClaimVerdict, ids: dict[str, int | None]) -> Verd
         else:
             ctx.notes.append(f"evidence quote {e.document} {e.sentence_id} for {v.claim_id} left "
                              "out: the evidence document was not given or does not match")
-    return VerdictNote(verdict=str(v.verdict), confidence=str(v.confidence),
+    return VerdictNote(verdict=str(v.verdict), confidence=v.confidence,
                        rationale=v.rationale, evidence=cites)
 
 
 def _from_verdict(v: VerdictNote) -> tuple[Confidence, Likelihood | None, str]:
-    conf = {"high": Confidence.high, "medium": Confidence.moderate}.get(v.confidence, Confidence.low)
-    strong = v.confidence == "high"
+    conf = v.confidence
+    strong = conf == Confidence.high
     likelihood = {
         "supported": Likelihood.very_likely if strong else Likelihood.likely,
         "refuted": Likelihood.very_unlikely if strong else Likelihood.unlikely,

@@ -14,18 +14,15 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, Field, model_validator
 
 from assistant.schemas import ClaimType, Document, Provenance, Quote
+from assistant.schemas import (
+    Confidence as Confidence,  # the one scale; re-exported for the briefing
+)
 from assistant.text.grounding import verify_quote
 
 if TYPE_CHECKING:
     pass
 
 MIN_SUPPORT = 0.4
-
-
-class Confidence(StrEnum):
-    high = "high"
-    moderate = "moderate"
-    low = "low"
 
 
 class Likelihood(StrEnum):
@@ -59,7 +56,7 @@ CONFIDENCE_SCALE = [
     ScaleStep(term=Confidence.high, range="two or more independent sources agree, or evidence "
               "settles it with high confidence", meaning="well sourced; unlikely to change"),
     ScaleStep(term=Confidence.moderate, range="one source states it in its own voice, or "
-              "evidence with medium confidence", meaning="credibly sourced, not corroborated"),
+              "evidence with moderate confidence", meaning="credibly sourced, not corroborated"),
     ScaleStep(term=Confidence.low, range="one speaker's word, hedged, unnamed or disputed, or "
               "evidence with low confidence", meaning="thinly sourced; treat with caution"),
 ]
@@ -86,7 +83,7 @@ class Citation(BaseModel):
 class VerdictNote(BaseModel):
     verdict: Literal["supported", "refuted", "not_enough_evidence", "conflicting"] = Field(
         description="The fact-check verdict on the claim against the evidence given.")
-    confidence: Literal["low", "medium", "high"] = Field(description="The fact-check's confidence.")
+    confidence: Confidence = Field(description="The fact-check's confidence.")
     rationale: str = Field(description="The fact-check's one-line reason.")
     evidence: list[Citation] = Field(default_factory=list, description="Evidence sentences (sources of role evidence).")
 

@@ -36,10 +36,10 @@ Confidence and likelihood are separate judgements (see `CONFIDENCE_SCALE` and
 
 - confidence = how well sourced the statement is: high = two or more independent
   sources agree (or evidence settles it with high confidence); moderate = one source in
-  its own voice (or evidence with medium confidence); low = attributed to a single
+  its own voice (or evidence with moderate confidence); low = attributed to a single
   speaker, hedged, unnamed, disputed, or evidence with low confidence.
 - likelihood = how probable the statement is, in ICD 203 terms: supported by evidence ->
-  very likely (likely at low/medium confidence); refuted -> very unlikely (unlikely);
+  very likely (likely at low/moderate confidence); refuted -> very unlikely (unlikely);
   conflicting evidence -> roughly even chance; outlet's own voice, corroborated -> very
   likely; outlet's own voice, one source -> likely; attributed or disputed statements
   without evidence -> not assessed (the sources show only that it was claimed).

@@ -143,8 +143,11 @@ class Verdict(StrEnum):
 
 
 class Confidence(StrEnum):
+    """How well sourced a finding is, in ICD 203's terms: one scale for fact-check
+    verdicts and for the statements of a briefing note (see `briefing.CONFIDENCE_SCALE`)."""
+
     low = "low"
-    medium = "medium"
+    moderate = "moderate"
     high = "high"
 
 
@@ -202,7 +205,7 @@ class ClaimVerdict(BaseModel):
     dates: list[DateResolution] = Field(default_factory=list, description="Relative dates of the claim resolved against as_of.")
     verdict: Verdict = Field(description="supported, refuted, not_enough_evidence or conflicting.")
     evidence: list[EvidenceQuote] = Field(description="Evidence sentences that support or refute the claim.")
-    confidence: Confidence = Field(description="low, medium or high (see factcheck module docs).")
+    confidence: Confidence = Field(description="low, moderate or high (see factcheck module docs).")
     rationale: str = Field(description="One or two lines on why, written by code from the findings.")
     mismatches: list[Mismatch] = Field(default_factory=list, description="Deterministic differences between the claim and its evidence.")
     cove: CoveResult | None = Field(default=None, description="Model knowledge (unverified), only with cove=True.")

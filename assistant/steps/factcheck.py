@@ -10,7 +10,7 @@ fixed instructions first so they stay cached); code does the rest:
 - verdict: supports and refutes both present -> conflicting; only supports -> supported;
   only refutes -> refuted; neither -> not_enough_evidence;
 - confidence: high for two or more agreeing sentences (or nothing retrievable at all),
-  medium for one sentence that shares most of the claim's content words, else low;
+  moderate for one sentence that shares most of the claim's content words, else low;
   conflicting is always low;
 - evidence quotes are sliced from the evidence Document by code and verified.
 
@@ -171,12 +171,12 @@ def aggregate(claim: ClaimInput, hits: list[Hit], stances: list[Stance],
         verdict = Verdict.supported if sup else Verdict.refuted
         overlap = max(support(claim.text, [h.sentence.text]) for h in used)
         confidence = (Confidence.high if len(used) >= 2 else
-                      Confidence.medium if overlap >= 0.5 else Confidence.low)
+                      Confidence.moderate if overlap >= 0.5 else Confidence.low)
         why = (f"{', '.join(_where(evidence, h) for h in used)} "
                f"{'support' if sup else 'refute'}{'s' if len(used) == 1 else ''} the claim"
                f" ({overlap:.0%} of its content words in the best sentence)")
     elif hits:
-        verdict, confidence = Verdict.not_enough_evidence, Confidence.medium
+        verdict, confidence = Verdict.not_enough_evidence, Confidence.moderate
         why = (f"{len(hits)} related sentence(s) found ({', '.join(_where(evidence, h) for h in hits)}) "
                "but none says whether the claim is true")
     else:
