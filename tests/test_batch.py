@@ -30,7 +30,7 @@ from assistant.backends.base import ChatRequest
 from assistant.backends.cache import ResponseCache
 from assistant.backends.openai_compat import OpenAIBackend
 from assistant.batch import BatchRecord, get_task, read_inputs, read_results, run_batch
-from assistant.batch._io import Progress, ResultsFile
+from assistant.batch.files import Progress, ResultsFile
 from assistant.cli import main
 from assistant.errors import BackendError, InputError, UserError
 from assistant.schemas import Analysis

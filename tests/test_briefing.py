@@ -32,8 +32,8 @@ from assistant.briefing import (
     to_json,
     to_markdown,
 )
-from assistant.briefing._sections import generic_speaker, period, unnamed
 from assistant.briefing.match import figures
+from assistant.briefing.sections import generic_speaker, period, unnamed
 from assistant.schemas import ClaimVerdict, EvidenceDocument, EvidenceQuote, FactCheckReport, Quote
 from assistant.text.grounding import sentence_quote, verify_quote
 from assistant.text.intake import document_from_text, load_document

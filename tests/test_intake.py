@@ -12,7 +12,7 @@ import pytest
 
 from assistant.errors import InputError, UserError
 from assistant.schemas import Document
-from assistant.text._encoding import decode_bytes
+from assistant.text.encoding import decode_bytes
 from assistant.text.intake import document_from_text, load_document, looks_english, normalize_text
 
 SEED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "seed" / \

@@ -1,8 +1,8 @@
 """Batch runs: many articles, bounded concurrency, one durable record per article.
 
 `runner` holds the public entry points (`run_batch`, `arun_batch`, `estimate`, results
-files); `_inputs`, `_io` and `_tasks` are its private parts (inputs, the results file
-and terminal, what each task does per article).
+files); `files` the append-only results file and the progress bar; `_inputs` and `_tasks`
+are private (reading inputs, what each task does per article).
 """
 
 from assistant.batch.runner import (

@@ -46,7 +46,7 @@ from assistant.backends.base import Backend, ChatRequest, ChatResponse
 from assistant.backends.budget import Budget, BudgetedBackend, Estimate, Ledger, PriceTable
 from assistant.backends.cache import CachingBackend, ResponseCache
 from assistant.batch._inputs import BatchInput, read_inputs
-from assistant.batch._io import Progress, ResultsFile
+from assistant.batch.files import Progress, ResultsFile
 from assistant.batch._tasks import TASKS, BriefItem, Task, TaskInput, get_task, plan
 from assistant.core.driver import PlannedCall
 from assistant.errors import (

@@ -33,8 +33,8 @@ from assistant.text.grounding import normalize, support, verify_quote
 
 if TYPE_CHECKING:
     from assistant.schemas import ClaimVerdict, FactCheckReport
-from assistant.briefing import _sections as sections
-from assistant.briefing._sections import STRONG_HEDGES, Ctx, generic_speaker, unit_cites
+from assistant.briefing import sections
+from assistant.briefing.sections import STRONG_HEDGES, Ctx, generic_speaker, unit_cites
 
 # The signals' check-worthiness an event sentence needs to be listed as known on its own.
 MIN_FACT_WORTH = 0.3

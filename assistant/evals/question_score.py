@@ -28,7 +28,6 @@ built by the code path from its sentences and scored by `scorers.question_outcom
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -36,7 +35,7 @@ from functools import cache
 
 from assistant.errors import AssistantError
 from assistant.evals.results import ItemRecord, ItemScore, MetricResult, aggregate
-from assistant.evals.suites import SuiteUnavailable, data_dir
+from assistant.evals.suites import claim_date
 
 QuestionsFor = Callable[[str, dt.date | None], list[str]]
 MAX_QUESTIONS = 10
@@ -149,23 +148,6 @@ def matched_score(ours: Sequence[str], theirs: Sequence[str],
 
 
 # --------------------------------------------------------------------------- suite
-
-
-def load_averitec() -> list[dict[str, object]]:
-    path = data_dir() / "dev" / "averitec_dev_part.jsonl"
-    if not path.exists():
-        raise SuiteUnavailable("averitec", f"{path} is absent (external data is read from "
-                                           "../shared/data; set ASSISTANT_EVAL_DATA to use another folder)")
-    with path.open(encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]
-
-
-def claim_date(raw: object) -> dt.date | None:
-    try:
-        day, month, year = (int(x) for x in str(raw).split("-"))
-        return dt.date(year, month, day)
-    except (ValueError, TypeError):
-        return None
 
 
 def averitec_metrics(rows: Sequence[dict[str, object]], questions_for: QuestionsFor, *,

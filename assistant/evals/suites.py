@@ -249,9 +249,24 @@ def _clef() -> Suite:
                  description="CLEF-2019 check-worthiness: debate sentences checked by fact-checkers or not")
 
 
-def _averitec() -> Suite:
-    from assistant.evals.question_score import claim_date, load_averitec
+def load_averitec() -> list[dict[str, object]]:
+    path = data_dir() / "dev" / "averitec_dev_part.jsonl"
+    if not path.exists():
+        raise SuiteUnavailable("averitec", f"{path} is absent (external data is read from "
+                                           "../shared/data; set ASSISTANT_EVAL_DATA to use another folder)")
+    with path.open(encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
 
+
+def claim_date(raw: object) -> dt.date | None:
+    try:
+        day, month, year = (int(x) for x in str(raw).split("-"))
+        return dt.date(year, month, day)
+    except (ValueError, TypeError):
+        return None
+
+
+def _averitec() -> Suite:
     path = data_dir() / "dev" / "averitec_dev_part.jsonl"
     items: list[Item] = [ArticleItem(id=str(r["id"]), text=str(r["claim"]), published=claim_date(r.get("claim_date")),
                                      references=[str(q["question"]) for q in r["questions"]])  # type: ignore[attr-defined]

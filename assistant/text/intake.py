@@ -16,7 +16,6 @@ from pathlib import Path
 
 from assistant.errors import InputError, UserError
 from assistant.schemas import Document
-from assistant.text._encoding import check_controls, decode_bytes
 from assistant.text._markup import (
     Extracted,
     html_to_text,
@@ -25,6 +24,7 @@ from assistant.text._markup import (
     markdown_to_text,
 )
 from assistant.text.dates import find_dates
+from assistant.text.encoding import check_controls, decode_bytes
 from assistant.text.segment import split_sentences
 
 Source = str | Path | bytes
