@@ -6,7 +6,7 @@ sentence, and the model's P(supported) for each sentence over a focused premise
 item, `{"features": {...}, "label": 1 if consistent, "group": document}`, for
 `assistant calibrate --task faithfulness --data ROWS --group-by group`.
 
-    .venv/bin/python evals/faithfulness_features.py --per-doc 12 --out runs/summedits-features.jsonl
+    .venv/bin/python scripts/faithfulness_features.py --per-doc 12 --out runs/summedits-features.jsonl
 
 Items are drawn per document, balanced by label, with a fixed seed; a re-run appends
 only items not yet in the output file (the model part is minutes per hundred items).

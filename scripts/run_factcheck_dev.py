@@ -2,11 +2,11 @@
 FEVER-Symmetric (verdicts with the single evidence sentence as the evidence document).
 
     # deterministic checks alone, all 819 SummEdits items (seconds, no model)
-    .venv/bin/python evals/run_factcheck_dev.py checks
+    .venv/bin/python scripts/run_factcheck_dev.py checks
     # the embedded model: a stratified SummEdits sample and a FEVER sample (hours of CPU)
-    .venv/bin/python evals/run_factcheck_dev.py model --summedits 125 --fever 150 --out runs/fc.jsonl
+    .venv/bin/python scripts/run_factcheck_dev.py model --summedits 125 --fever 150 --out runs/fc.jsonl
     # numbers from a finished (or partial) model run
-    .venv/bin/python evals/run_factcheck_dev.py report runs/fc.jsonl
+    .venv/bin/python scripts/run_factcheck_dev.py report runs/fc.jsonl
 
 SummEdits has only 25 documents, so everything is grouped by document: the combination
 rule is chosen on one half of the documents (tune) and reported on the other (held
