@@ -211,3 +211,17 @@ def test_type_checking_imports_are_not_edges(tmp_path: Path) -> None:
 def test_the_privacy_check(source: str, name: str, outside: bool, expected: int,
                            tmp_path: Path) -> None:
     assert len(violations(_edges_from(source, name, tmp_path), outside=outside)) == expected
+
+
+def test_eval_data_is_found_from_the_checkout_or_the_environment_never_site_packages(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from assistant.evals import paths
+
+    monkeypatch.delenv(paths.ENV_EVALS_DIR, raising=False)
+    monkeypatch.delenv(paths.ENV_EVAL_DATA, raising=False)
+    assert paths.evals_dir() == ROOT / "evals"  # this checkout, wherever the cwd is
+    assert paths.data_dir() == ROOT.parent / "shared" / "data"
+    monkeypatch.setenv(paths.ENV_EVALS_DIR, str(tmp_path / "e"))
+    monkeypatch.setenv(paths.ENV_EVAL_DATA, str(tmp_path / "d"))
+    assert (paths.evals_dir(), paths.data_dir()) == (tmp_path / "e", tmp_path / "d")
+    assert paths.fixtures_dir() == tmp_path / "e" / "fixtures" / "articles"

@@ -6,7 +6,8 @@ a source checkout, and external development data next to it in `../shared/data`.
 installed wheel has neither, so both are looked up, in order:
 
 - `evals/`: `$ASSISTANT_EVALS_DIR`; the checkout this package was imported from (an
-  editable install); the current directory or one above it that holds `evals/thresholds.toml`.
+  editable install); the current directory or one above it that holds
+  `evals/thresholds.toml`; else `./evals` (absent: the suites say so).
 - external data: `$ASSISTANT_EVAL_DATA`, else `shared/data` beside the project root.
 
 A folder that is not found is reported by the suite that needs it, as a skip.
@@ -31,7 +32,7 @@ def evals_dir() -> Path:
     for base in (_CHECKOUT, cwd, *cwd.parents):
         if (base / "evals" / _MARKER).is_file():
             return base / "evals"
-    return _CHECKOUT / "evals"
+    return cwd / "evals"  # not found: relative to where the harness runs, never site-packages
 
 
 def project_root() -> Path:

@@ -180,7 +180,7 @@ def _fixtures() -> Suite:
     folder = paths.fixtures_dir()
     files = sorted(folder.glob("*.json"))
     if not files:
-        raise SuiteUnavailable("fixtures", f"no fixture articles in {folder}")
+        raise SuiteUnavailable("fixtures", f"no fixture articles in {folder} (run from a source checkout, or set ASSISTANT_EVALS_DIR)")
     items: list[Item] = []
     for path in files:
         raw = json.loads(path.read_text(encoding="utf-8"))
