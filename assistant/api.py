@@ -6,7 +6,7 @@ import dataclasses
 import datetime as dt
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from assistant.backends import Backend, get_backend
 from assistant.core.driver import Step, arun, new_provenance, run
@@ -37,6 +37,8 @@ from assistant.text.intake import document_from_text, load_document, require_new
 
 if TYPE_CHECKING:
     from assistant.briefing import Briefing, BriefProgress
+
+R = TypeVar("R")
 
 # A Document, a file (pathlib.Path), or the article's text (str): see `as_document`.
 Article = Document | str | Path
@@ -96,20 +98,112 @@ class _Base:
     def _count(self, text: str) -> int:
         return self.backend.count_tokens(text)
 
-    def _steps(self, doc: Document, what: str, notes: list[str],
-               claims: Sequence[Claim] | None = None) -> Step[Any]:
-        o, c = self.options, self._count
-        if what == "summary":
-            return analysis.summarize_step(doc, o, c, notes)
-        if what == "claims":
-            return analysis.claims_step(doc, o, c, notes, model=self.backend.model)
-        return analysis.questions_step(doc, list(claims or []), o, c, notes)
-
     def _prov(self, doc: Document, notes: list[str]) -> Provenance:
         prov = new_provenance(self.backend)
         prov.chunks = len(analysis.chunk_sentences(doc, self.options.chunk_tokens, self._count))
         prov.notes = notes
         return prov
+
+    # Each public operation is built here as one composed step and its provenance; the
+    # subclasses only drive it (`run` or `await arun`).
+
+    def _summarize(self, article: Article, **meta: Any) -> _Operation[Summary]:
+        doc, notes = _article(article, **meta), list[str]()
+        prov = self._prov(doc, notes)
+
+        def step() -> Step[Summary]:
+            summary = yield from analysis.summarize_step(doc, self.options, self._count, notes)
+            return summary.model_copy(update={"provenance": prov})
+
+        return _Operation(step(), prov)
+
+    def _extract_claims(self, article: Article, **meta: Any) -> _Operation[ClaimList]:
+        doc, notes = _article(article, **meta), list[str]()
+        prov = self._prov(doc, notes)
+
+        def step() -> Step[ClaimList]:
+            claims = yield from analysis.claims_step(doc, self.options, self._count, notes,
+                                                     model=self.backend.model)
+            return ClaimList(claims=claims, provenance=prov)
+
+        return _Operation(step(), prov)
+
+    def _verification_questions(self, article: Article, claims: ClaimList | Sequence[Claim] | None,
+                                **meta: Any) -> _Operation[QuestionList]:
+        doc, notes = _article(article, **meta), list[str]()
+        prov = self._prov(doc, notes)
+
+        def step() -> Step[QuestionList]:
+            questions = yield from analysis.verification_step(
+                doc, _claims_of(claims), self.options, self._count, notes, model=self.backend.model)
+            return QuestionList(questions=questions, provenance=prov)
+
+        return _Operation(step(), prov)
+
+    def _analyze(self, article: Article, **meta: Any) -> _Operation[Analysis]:
+        doc, notes = _article(article, **meta), list[str]()
+        prov = self._prov(doc, notes)
+
+        def step() -> Step[Analysis]:
+            parts = yield from analysis.analyze_step(doc, self.options, self._count, notes,
+                                                     model=self.backend.model)
+            return Analysis(document=DocumentInfo.of(doc), summary=parts.summary, claims=parts.claims,
+                            questions=parts.questions, provenance=prov)
+
+        return _Operation(step(), prov)
+
+    def _check_summary(self, article: Article, summary_text: str, use_model: bool,
+                       **meta: Any) -> _Operation[FaithfulnessReport]:
+        doc, notes = _article(article, **meta), list[str]()
+        prov = self._prov(doc, notes)
+
+        def step() -> Step[FaithfulnessReport]:
+            report = yield from faithfulness_step(doc, summary_text, _faith_options(self.options),
+                                                  self._count, notes, use_model=use_model,
+                                                  model=self.backend.model)
+            return report.model_copy(update={"provenance": prov})
+
+        return _Operation(step(), prov)
+
+    def _fact_check(self, article_or_claims: Article | ClaimList | Sequence[Claim | str],
+                    evidence: Sequence[EvidenceInput] | EvidenceInput | EvidenceSet, cove: bool,
+                    top_k: int, published: dt.date | None,
+                    meta: dict[str, Any]) -> _Operation[FactCheckReport]:
+        # Evidence first: a bad evidence path fails before any model call.
+        found = load_evidence(evidence)
+        opts = FactCheckOptions(top_k=top_k, max_attempts=self.options.max_attempts,
+                                prompts_dir=self.options.prompts_dir)
+        notes: list[str] = []
+        article: DocumentInfo | None = None
+        verdicts: Step[list[ClaimVerdict]]
+        if isinstance(article_or_claims, ClaimList) or (
+                isinstance(article_or_claims, Sequence) and not isinstance(article_or_claims, str)):
+            given = list(article_or_claims.claims) if isinstance(article_or_claims, ClaimList) \
+                else list(article_or_claims)
+            prov = new_provenance(self.backend)
+            prov.notes = notes
+            verdicts = factcheck_step(claim_inputs(given, published=published), found, opts, notes,
+                                      cove=cove)
+        else:
+            doc = _article(article_or_claims, **({"published": published} if published else {}), **meta)
+            prov, article = self._prov(doc, notes), DocumentInfo.of(doc)
+            verdicts = article_factcheck_step(doc, found, self.options, self._count, notes, opts,
+                                              cove=cove)
+
+        def step() -> Step[FactCheckReport]:
+            checked = yield from verdicts
+            return FactCheckReport(article=article, evidence_documents=found.info, verdicts=checked,
+                                   notes=[*found.notes, *notes], provenance=prov)
+
+        return _Operation(step(), prov)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Operation(Generic[R]):
+    """One public operation, ready to drive: its composed step and the provenance it records into."""
+
+    step: Step[R]
+    prov: Provenance
 
 
 def _claims_of(claims: ClaimList | Sequence[Claim] | None) -> list[Claim] | None:
@@ -118,61 +212,47 @@ def _claims_of(claims: ClaimList | Sequence[Claim] | None) -> list[Claim] | None
     return list(claims.claims if isinstance(claims, ClaimList) else claims)
 
 
+def _faith_options(o: analysis.Options) -> FaithOptions:
+    return FaithOptions(max_attempts=o.max_attempts, chunk_tokens=o.chunk_tokens,
+                        prompts_dir=o.prompts_dir, profiles_dir=o.profiles_dir,
+                        judge=o.faithfulness_judge, probe=o.faithfulness_probe)
+
+
 class Assistant(_Base):
     """Summaries, claims and verification questions for news articles (blocking calls)."""
+
+    def _run(self, op: _Operation[R]) -> R:
+        return run(op.step, self.backend, op.prov)
 
     def analyze_file(self, path: str | Path, **meta: Any) -> Analysis:
         """`analyze` of the file at `path` (a str here is a path, not text)."""
         return self.analyze(Path(path), **meta)
 
     def summarize(self, article: Article, **meta: Any) -> Summary:
-        doc, notes = _article(article, **meta), list[str]()
-        prov = self._prov(doc, notes)
-        summary: Summary = run(self._steps(doc, "summary", notes), self.backend, prov)
-        return summary.model_copy(update={"provenance": prov})
+        return self._run(self._summarize(article, **meta))
 
     def extract_claims(self, article: Article, **meta: Any) -> ClaimList:
-        doc, notes = _article(article, **meta), list[str]()
-        prov = self._prov(doc, notes)
-        claims = run(self._steps(doc, "claims", notes), self.backend, prov)
-        return ClaimList(claims=claims, provenance=prov)
+        return self._run(self._extract_claims(article, **meta))
 
     def verification_questions(self, article: Article, claims: ClaimList | Sequence[Claim] | None = None,
                                **meta: Any) -> QuestionList:
-        doc, notes = _article(article, **meta), list[str]()
-        prov = self._prov(doc, notes)
-        found = _claims_of(claims)
-        if found is None:
-            found = run(self._steps(doc, "claims", notes), self.backend, prov)
-        questions = run(self._steps(doc, "questions", notes, found), self.backend, prov)
-        return QuestionList(questions=questions, provenance=prov)
+        return self._run(self._verification_questions(article, claims, **meta))
 
     def analyze(self, article: Article, **meta: Any) -> Analysis:
         """All three stages on one article; calls share the article prefix, in order."""
-        doc, notes = _article(article, **meta), list[str]()
-        prov = self._prov(doc, notes)
-        summary = run(self._steps(doc, "summary", notes), self.backend, prov)
-        claims = run(self._steps(doc, "claims", notes), self.backend, prov)
-        questions = run(self._steps(doc, "questions", notes, claims), self.backend, prov)
-        return Analysis(document=DocumentInfo.of(doc), summary=summary, claims=claims,
-                        questions=questions, provenance=prov)
+        return self._run(self._analyze(article, **meta))
 
     def check_summary(self, article: Article, summary_text: str, *, use_model: bool = True,
                       **meta: Any) -> FaithfulnessReport:
         """Is every sentence of `summary_text` supported by `article`? (see `faithfulness`)"""
-        doc, notes = _article(article, **meta), list[str]()
-        prov = self._prov(doc, notes)
-        step = faithfulness_step(doc, summary_text, _faith_options(self.options), self._count,
-                                 notes, use_model=use_model, model=self.backend.model)
-        return run(step, self.backend, prov).model_copy(update={"provenance": prov})
+        return self._run(self._check_summary(article, summary_text, use_model, **meta))
 
     def fact_check(self, article_or_claims: Article | ClaimList | Sequence[Claim | str],
                    evidence: Sequence[EvidenceInput] | EvidenceInput | EvidenceSet, *, cove: bool = False,
                    top_k: int = 3, published: dt.date | None = None,
                    **meta: Any) -> FactCheckReport:
         """Verdicts on an article's claims (or on given claims) against `evidence` documents."""
-        plan = _fact_check_plan(self, article_or_claims, evidence, cove, top_k, published, meta)
-        return plan.finish(run(plan.step, self.backend, plan.prov))
+        return self._run(self._fact_check(article_or_claims, evidence, cove, top_k, published, meta))
 
     def brief(self, articles: Article | Sequence[Article], evidence: Sequence[EvidenceInput] | None = None,
               *, progress: Callable[[BriefProgress], None] | None = None) -> Briefing:
@@ -202,56 +282,36 @@ class Assistant(_Base):
 class AsyncAssistant(_Base):
     """The same operations as `Assistant`, as coroutines (the event loop is never blocked)."""
 
+    async def _run(self, op: _Operation[R]) -> R:
+        return await arun(op.step, self.backend, op.prov)
+
     async def analyze_file(self, path: str | Path, **meta: Any) -> Analysis:
         """`analyze` of the file at `path` (a str here is a path, not text)."""
         return await self.analyze(Path(path), **meta)
 
     async def summarize(self, article: Article, **meta: Any) -> Summary:
-        doc, notes = _article(article, **meta), list[str]()
-        prov = self._prov(doc, notes)
-        summary: Summary = await arun(self._steps(doc, "summary", notes), self.backend, prov)
-        return summary.model_copy(update={"provenance": prov})
+        return await self._run(self._summarize(article, **meta))
 
     async def extract_claims(self, article: Article, **meta: Any) -> ClaimList:
-        doc, notes = _article(article, **meta), list[str]()
-        prov = self._prov(doc, notes)
-        claims = await arun(self._steps(doc, "claims", notes), self.backend, prov)
-        return ClaimList(claims=claims, provenance=prov)
+        return await self._run(self._extract_claims(article, **meta))
 
     async def verification_questions(self, article: Article,
                                      claims: ClaimList | Sequence[Claim] | None = None,
                                      **meta: Any) -> QuestionList:
-        doc, notes = _article(article, **meta), list[str]()
-        prov = self._prov(doc, notes)
-        found = _claims_of(claims)
-        if found is None:
-            found = await arun(self._steps(doc, "claims", notes), self.backend, prov)
-        questions = await arun(self._steps(doc, "questions", notes, found), self.backend, prov)
-        return QuestionList(questions=questions, provenance=prov)
+        return await self._run(self._verification_questions(article, claims, **meta))
 
     async def analyze(self, article: Article, **meta: Any) -> Analysis:
-        doc, notes = _article(article, **meta), list[str]()
-        prov = self._prov(doc, notes)
-        summary = await arun(self._steps(doc, "summary", notes), self.backend, prov)
-        claims = await arun(self._steps(doc, "claims", notes), self.backend, prov)
-        questions = await arun(self._steps(doc, "questions", notes, claims), self.backend, prov)
-        return Analysis(document=DocumentInfo.of(doc), summary=summary, claims=claims,
-                        questions=questions, provenance=prov)
+        return await self._run(self._analyze(article, **meta))
 
     async def check_summary(self, article: Article, summary_text: str, *, use_model: bool = True,
                             **meta: Any) -> FaithfulnessReport:
-        doc, notes = _article(article, **meta), list[str]()
-        prov = self._prov(doc, notes)
-        step = faithfulness_step(doc, summary_text, _faith_options(self.options), self._count,
-                                 notes, use_model=use_model, model=self.backend.model)
-        return (await arun(step, self.backend, prov)).model_copy(update={"provenance": prov})
+        return await self._run(self._check_summary(article, summary_text, use_model, **meta))
 
     async def fact_check(self, article_or_claims: Article | ClaimList | Sequence[Claim | str],
                          evidence: Sequence[EvidenceInput] | EvidenceInput | EvidenceSet, *, cove: bool = False,
                          top_k: int = 3, published: dt.date | None = None,
                          **meta: Any) -> FactCheckReport:
-        plan = _fact_check_plan(self, article_or_claims, evidence, cove, top_k, published, meta)
-        return plan.finish(await arun(plan.step, self.backend, plan.prov))
+        return await self._run(self._fact_check(article_or_claims, evidence, cove, top_k, published, meta))
 
     async def brief(self, articles: Article | Sequence[Article], evidence: Sequence[EvidenceInput] | None = None,
                     *, progress: Callable[[BriefProgress], None] | None = None) -> Briefing:
@@ -282,52 +342,6 @@ class AsyncAssistant(_Base):
                                   verdicts=[r for _, r in results if r is not None] or None, evidence=ev)
         briefing.notes += notes
         return briefing
-
-
-# --------------------------------------------------------------------------- fact-check
-
-
-def _faith_options(o: analysis.Options) -> FaithOptions:
-    return FaithOptions(max_attempts=o.max_attempts, chunk_tokens=o.chunk_tokens,
-                        prompts_dir=o.prompts_dir, profiles_dir=o.profiles_dir,
-                        judge=o.faithfulness_judge, probe=o.faithfulness_probe)
-
-
-@dataclasses.dataclass
-class _FactCheckPlan:
-    step: Step[Any]
-    prov: Provenance
-    article: DocumentInfo | None
-    evidence: EvidenceSet
-    notes: list[str]
-
-    def finish(self, verdicts: list[ClaimVerdict]) -> FactCheckReport:
-        return FactCheckReport(article=self.article, evidence_documents=self.evidence.info,
-                               verdicts=verdicts, notes=[*self.evidence.notes, *self.notes],
-                               provenance=self.prov)
-
-
-def _fact_check_plan(a: _Base, article_or_claims: Any, evidence: Any, cove: bool, top_k: int,
-                     published: dt.date | None, meta: dict[str, Any]) -> _FactCheckPlan:
-    # Evidence first: a bad evidence path fails before any model call.
-    found = load_evidence(evidence)
-    opts = FactCheckOptions(top_k=top_k, max_attempts=a.options.max_attempts,
-                            prompts_dir=a.options.prompts_dir)
-    notes: list[str] = []
-    prov = new_provenance(a.backend)
-    prov.notes = notes
-    if isinstance(article_or_claims, ClaimList) or (
-            isinstance(article_or_claims, Sequence) and not isinstance(article_or_claims, str)):
-        claims = _claims_of(article_or_claims) if isinstance(article_or_claims, ClaimList) \
-            else list(article_or_claims)
-        step = factcheck_step(claim_inputs(list(claims or []), published=published), found, opts, notes,
-                              cove=cove)
-        return _FactCheckPlan(step, prov, None, found, notes)
-    doc = _article(article_or_claims, **({"published": published} if published else {}), **meta)
-    prov = a._prov(doc, notes)
-    step = article_factcheck_step(doc, found, a.options, a._count, notes, opts, cove=cove)
-    return _FactCheckPlan(step, prov, DocumentInfo.of(doc), found, notes)
-
 
 
 # --------------------------------------------------------------------------- briefing

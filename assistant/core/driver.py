@@ -18,9 +18,9 @@ import asyncio
 import enum
 import time
 import types
-from collections.abc import Coroutine, Generator, Sequence
+from collections.abc import Callable, Coroutine, Generator, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
+from typing import Annotated, Any, Generic, Literal, TypeVar, Union, get_args, get_origin
 
 from pydantic import BaseModel
 
@@ -135,16 +135,17 @@ class Planner(WrapperBackend):
         value = spec.stand_in() if spec.stand_in is not None else blank(spec.output)
         return Structured(value=value, usage=Usage(), attempts=1, prompts=[], latency_s=0.0)
 
+    def answer_all(self, request: Spec | Sequence[Spec]) -> Any:
+        if isinstance(request, CallSpec | ProbeSpec):
+            return self.answer(request)
+        return [self.answer(s) for s in request]
+
     def drive(self, step: Step[R]) -> R:
-        try:
-            request = next(step)
-            while True:
-                if not isinstance(request, CallSpec | ProbeSpec):
-                    request = step.send([self.answer(s) for s in request])
-                else:
-                    request = step.send(self.answer(request))
-        except StopIteration as stop:
-            return stop.value  # type: ignore[no-any-return]
+        """Run `step` to its end on planned answers (nothing is recorded in provenance)."""
+        with _Loop(step, None) as loop:
+            while not loop.done:
+                loop.send(self.answer_all(loop.request))
+        return loop.value
 
 
 def plan_calls(operation: Coroutine[Any, Any, Any]) -> None:
@@ -165,55 +166,94 @@ def plan_calls(operation: Coroutine[Any, Any, Any]) -> None:
 # --------------------------------------------------------------------------- drivers
 
 
-def run(step: Step[R], backend: Backend, prov: Provenance) -> R:
-    if isinstance(backend, Planner):
-        return backend.drive(step)
-    started = time.perf_counter()
-    try:
-        request = next(step)
-        while True:
-            try:
-                if not isinstance(request, CallSpec | ProbeSpec):
-                    result: Any = [_call(backend, s) for s in request]
-                else:
-                    result = _call(backend, request)
-            except OutputValidationError as exc:
-                _record_failure(prov, exc)
-                request = step.throw(exc)  # the step may fall back, or re-raise
-                continue
-            _record(prov, result)
-            request = step.send(result)
-    except StopIteration as stop:
-        return stop.value  # type: ignore[no-any-return]
-    finally:
-        prov.latency_s += time.perf_counter() - started
+class _Loop(Generic[R]):
+    """One step being driven: what it asks for next, and the bookkeeping both drivers
+    share (provenance of every result and failure, the step's wall time). The drivers
+    differ only in how they get a result for `request`."""
+
+    def __init__(self, step: Step[R], prov: Provenance | None) -> None:
+        self.step, self.prov = step, prov
+        self.done = False
+        self.request: Spec | Sequence[Spec] = []
+        self.value: R
+
+    def __enter__(self) -> _Loop[R]:
+        self.started = time.perf_counter()
+        self._resume(lambda: next(self.step))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.prov is not None:
+            self.prov.latency_s += time.perf_counter() - self.started
+
+    def _resume(self, resume: Callable[[], Spec | Sequence[Spec]]) -> None:
+        try:
+            self.request = resume()
+        except StopIteration as stop:
+            self.done, self.value = True, stop.value
+
+    def send(self, result: Any) -> None:
+        """Record `result` (one `Structured`/`Probability`, or a list) and hand it to the step."""
+        if self.prov is not None:
+            _record(self.prov, result)
+        self._resume(lambda: self.step.send(result))
+
+    def fail(self, exc: OutputValidationError) -> None:
+        """Record a call whose output never validated and throw it into the step, which
+        may fall back (noting it) or let it propagate."""
+        if self.prov is not None:
+            _record_failure(self.prov, exc)
+        self._resume(lambda: self.step.throw(exc))
 
 
-async def arun(step: Step[R], backend: Backend, prov: Provenance, *, concurrency: int = 4) -> R:
-    if isinstance(backend, Planner):
-        return backend.drive(step)
-    started = time.perf_counter()
-    gate = asyncio.Semaphore(concurrency)
+def _call_many(backend: Backend, specs: Sequence[Spec]) -> list[Any]:
+    """The sync driver's answer to a step that yields several specs at once."""
+    return [_call(backend, s) for s in specs]
 
+
+def _dispatch(backend: Backend, request: Spec | Sequence[Spec]) -> Any:
+    if isinstance(request, CallSpec | ProbeSpec):
+        return _call(backend, request)
+    return _call_many(backend, request)
+
+
+async def _adispatch(backend: Backend, request: Spec | Sequence[Spec], gate: asyncio.Semaphore) -> Any:
     async def one(spec: Spec) -> Any:
         async with gate:
             return await _acall(backend, spec)
 
-    try:
-        request = next(step)
-        while True:
+    if isinstance(request, CallSpec | ProbeSpec):
+        return await one(request)
+    return list(await asyncio.gather(*(one(s) for s in request)))
+
+
+def run(step: Step[R], backend: Backend, prov: Provenance) -> R:
+    """Drive `step` to its end with blocking calls on `backend`, recording into `prov`."""
+    if isinstance(backend, Planner):
+        return backend.drive(step)
+    with _Loop(step, prov) as loop:
+        while not loop.done:
             try:
-                if not isinstance(request, CallSpec | ProbeSpec):
-                    result: Any = list(await asyncio.gather(*(one(s) for s in request)))
-                else:
-                    result = await one(request)
+                result = _dispatch(backend, loop.request)
             except OutputValidationError as exc:
-                _record_failure(prov, exc)
-                request = step.throw(exc)
-                continue
-            _record(prov, result)
-            request = step.send(result)
-    except StopIteration as stop:
-        return stop.value  # type: ignore[no-any-return]
-    finally:
-        prov.latency_s += time.perf_counter() - started
+                loop.fail(exc)
+            else:
+                loop.send(result)
+    return loop.value
+
+
+async def arun(step: Step[R], backend: Backend, prov: Provenance, *, concurrency: int = 4) -> R:
+    """`run` with awaited calls; the specs of one yield run concurrently, at most
+    `concurrency` at a time."""
+    if isinstance(backend, Planner):
+        return backend.drive(step)
+    gate = asyncio.Semaphore(concurrency)
+    with _Loop(step, prov) as loop:
+        while not loop.done:
+            try:
+                result = await _adispatch(backend, loop.request, gate)
+            except OutputValidationError as exc:
+                loop.fail(exc)
+            else:
+                loop.send(result)
+    return loop.value

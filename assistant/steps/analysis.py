@@ -551,3 +551,34 @@ def questions_step(doc: Document, claims: list[Claim], opts: Options, count: Tok
                 notes.append(f"no model question for {claim.id}")
             out += _final_questions(claim, mine, notes)
     return out
+
+
+# --------------------------------------------------------------------------- composed
+
+
+@dataclass(frozen=True)
+class AnalysisParts:
+    """What `analyze_step` returns: the three stages' results, in the order they ran."""
+
+    summary: Summary
+    claims: list[Claim]
+    questions: list[VerificationQuestion]
+
+
+def verification_step(doc: Document, claims: Sequence[Claim] | None, opts: Options, count: TokenCounter,
+                      notes: list[str], model: str | None = None) -> Step[list[VerificationQuestion]]:
+    """Questions for `claims`, or for the claims `claims_step` finds when none are given."""
+    if claims is None:
+        found = yield from claims_step(doc, opts, count, notes, model=model)
+    else:
+        found = list(claims)
+    return (yield from questions_step(doc, found, opts, count, notes))
+
+
+def analyze_step(doc: Document, opts: Options, count: TokenCounter, notes: list[str],
+                 model: str | None = None) -> Step[AnalysisParts]:
+    """Summary, claims, then questions on those claims: the calls share the article prefix."""
+    summary = yield from summarize_step(doc, opts, count, notes)
+    claims = yield from claims_step(doc, opts, count, notes, model=model)
+    questions = yield from questions_step(doc, claims, opts, count, notes)
+    return AnalysisParts(summary, claims, questions)

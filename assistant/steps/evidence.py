@@ -65,7 +65,8 @@ def _folder_files(folder: Path, limit: int) -> list[Path]:
     return files
 
 
-def load_evidence(items: Sequence[EvidenceInput] | EvidenceSet, *, max_documents: int = MAX_DOCUMENTS,
+def load_evidence(items: Sequence[EvidenceInput] | EvidenceInput | EvidenceSet, *,
+                  max_documents: int = MAX_DOCUMENTS,
                   max_chars: int = MAX_CHARS) -> EvidenceSet:
     """Load, segment and de-duplicate evidence; raise `InputError` when none is usable.
 
