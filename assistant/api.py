@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from assistant.backends import Backend, get_backend
-from assistant.core.driver import Step, arun, new_provenance, run
+from assistant.core.driver import Noted, Step, arun, new_provenance, run
 from assistant.errors import UserError
 from assistant.schemas import (
     Analysis,
@@ -98,70 +98,74 @@ class _Base:
     def _count(self, text: str) -> int:
         return self.backend.count_tokens(text)
 
-    def _prov(self, doc: Document, notes: list[str]) -> Provenance:
+    def _prov(self, doc: Document) -> Provenance:
         prov = new_provenance(self.backend)
         prov.chunks = len(analysis.chunk_sentences(doc, self.options.chunk_tokens, self._count))
-        prov.notes = notes
         return prov
 
     # Each public operation is built here as one composed step and its provenance; the
-    # subclasses only drive it (`run` or `await arun`).
+    # subclasses only drive it (`run` or `await arun`). The steps' notes join provenance.
 
     def _summarize(self, article: Article, **meta: Any) -> _Operation[Summary]:
-        doc, notes = _article(article, **meta), list[str]()
-        prov = self._prov(doc, notes)
+        doc = _article(article, **meta)
+        prov = self._prov(doc)
 
         def step() -> Step[Summary]:
-            summary = yield from analysis.summarize_step(doc, self.options, self._count, notes)
-            return summary.model_copy(update={"provenance": prov})
+            summary = yield from analysis.summarize_step(doc, self.options, self._count)
+            prov.notes += summary.notes
+            return summary.value.model_copy(update={"provenance": prov})
 
         return _Operation(step(), prov)
 
     def _extract_claims(self, article: Article, **meta: Any) -> _Operation[ClaimList]:
-        doc, notes = _article(article, **meta), list[str]()
-        prov = self._prov(doc, notes)
+        doc = _article(article, **meta)
+        prov = self._prov(doc)
 
         def step() -> Step[ClaimList]:
-            claims = yield from analysis.claims_step(doc, self.options, self._count, notes,
+            claims = yield from analysis.claims_step(doc, self.options, self._count,
                                                      model=self.backend.model)
-            return ClaimList(claims=claims, provenance=prov)
+            prov.notes += claims.notes
+            return ClaimList(claims=claims.value, provenance=prov)
 
         return _Operation(step(), prov)
 
     def _verification_questions(self, article: Article, claims: ClaimList | Sequence[Claim] | None,
                                 **meta: Any) -> _Operation[QuestionList]:
-        doc, notes = _article(article, **meta), list[str]()
-        prov = self._prov(doc, notes)
+        doc = _article(article, **meta)
+        prov = self._prov(doc)
 
         def step() -> Step[QuestionList]:
             questions = yield from analysis.verification_step(
-                doc, _claims_of(claims), self.options, self._count, notes, model=self.backend.model)
-            return QuestionList(questions=questions, provenance=prov)
+                doc, _claims_of(claims), self.options, self._count, model=self.backend.model)
+            prov.notes += questions.notes
+            return QuestionList(questions=questions.value, provenance=prov)
 
         return _Operation(step(), prov)
 
     def _analyze(self, article: Article, **meta: Any) -> _Operation[Analysis]:
-        doc, notes = _article(article, **meta), list[str]()
-        prov = self._prov(doc, notes)
+        doc = _article(article, **meta)
+        prov = self._prov(doc)
 
         def step() -> Step[Analysis]:
-            parts = yield from analysis.analyze_step(doc, self.options, self._count, notes,
+            parts = yield from analysis.analyze_step(doc, self.options, self._count,
                                                      model=self.backend.model)
-            return Analysis(document=DocumentInfo.of(doc), summary=parts.summary, claims=parts.claims,
-                            questions=parts.questions, provenance=prov)
+            prov.notes += parts.notes
+            return Analysis(document=DocumentInfo.of(doc), summary=parts.value.summary,
+                            claims=parts.value.claims, questions=parts.value.questions, provenance=prov)
 
         return _Operation(step(), prov)
 
     def _check_summary(self, article: Article, summary_text: str, use_model: bool,
                        **meta: Any) -> _Operation[FaithfulnessReport]:
-        doc, notes = _article(article, **meta), list[str]()
-        prov = self._prov(doc, notes)
+        doc = _article(article, **meta)
+        prov = self._prov(doc)
 
         def step() -> Step[FaithfulnessReport]:
             report = yield from faithfulness_step(doc, summary_text, _faith_options(self.options),
-                                                  self._count, notes, use_model=use_model,
+                                                  self._count, use_model=use_model,
                                                   model=self.backend.model)
-            return report.model_copy(update={"provenance": prov})
+            prov.notes += report.notes
+            return report.value.model_copy(update={"provenance": prov})
 
         return _Operation(step(), prov)
 
@@ -173,27 +177,30 @@ class _Base:
         found = load_evidence(evidence)
         opts = FactCheckOptions(top_k=top_k, max_attempts=self.options.max_attempts,
                                 prompts_dir=self.options.prompts_dir)
-        notes: list[str] = []
         article: DocumentInfo | None = None
-        verdicts: Step[list[ClaimVerdict]]
         if isinstance(article_or_claims, ClaimList) or (
                 isinstance(article_or_claims, Sequence) and not isinstance(article_or_claims, str)):
             given = list(article_or_claims.claims) if isinstance(article_or_claims, ClaimList) \
                 else list(article_or_claims)
             prov = new_provenance(self.backend)
-            prov.notes = notes
-            verdicts = factcheck_step(claim_inputs(given, published=published), found, opts, notes,
-                                      cove=cove)
+
+            def verdicts() -> Step[Noted[list[ClaimVerdict]]]:
+                checked = yield from factcheck_step(claim_inputs(given, published=published), found,
+                                                    opts, cove=cove)
+                return Noted(checked, [])
         else:
             doc = _article(article_or_claims, **({"published": published} if published else {}), **meta)
-            prov, article = self._prov(doc, notes), DocumentInfo.of(doc)
-            verdicts = article_factcheck_step(doc, found, self.options, self._count, notes, opts,
-                                              cove=cove)
+            prov, article = self._prov(doc), DocumentInfo.of(doc)
+
+            def verdicts() -> Step[Noted[list[ClaimVerdict]]]:
+                return (yield from article_factcheck_step(doc, found, self.options, self._count, opts,
+                                                          cove=cove))
 
         def step() -> Step[FactCheckReport]:
-            checked = yield from verdicts
-            return FactCheckReport(article=article, evidence_documents=found.info, verdicts=checked,
-                                   notes=[*found.notes, *notes], provenance=prov)
+            checked = yield from verdicts()
+            prov.notes += checked.notes
+            return FactCheckReport(article=article, evidence_documents=found.info, verdicts=checked.value,
+                                   notes=[*found.notes, *checked.notes], provenance=prov)
 
         return _Operation(step(), prov)
 

@@ -30,6 +30,7 @@ runner use that one classification to decide what to do with it:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -124,10 +125,12 @@ class Attempt:
 class OutputValidationError(AssistantError):
     """The model's output failed JSON, schema or grounding validation on every attempt."""
 
-    def __init__(self, message: str, *, prompt: str, attempts: list[Attempt]) -> None:
+    def __init__(self, message: str, *, prompt: str, attempts: list[Attempt],
+                 notes: Sequence[str] = ()) -> None:
         super().__init__(message)
         self.prompt = prompt
         self.attempts = attempts
+        self.notes = list(notes)  # what the call's checks noted on its attempts
 
     @property
     def raw_output(self) -> str:

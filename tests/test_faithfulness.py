@@ -59,8 +59,8 @@ JUDGE = {"faithfulness_judge": True, "faithfulness_probe": False}  # the generat
 
 def run_with(doc, summary: str, fake: FakeBackend, **options: Any) -> FaithfulnessReport:  # type: ignore[no-untyped-def]
     options = {"judge": True, "probe": False, **options}
-    step = faithfulness_step(doc, summary, FaithOptions(**options), len, [])
-    return run(step, fake, new_provenance(fake))
+    step = faithfulness_step(doc, summary, FaithOptions(**options), len)
+    return run(step, fake, new_provenance(fake)).value
 
 
 SUMMARY = ("The council voted to close the Harbor Bridge for 18 months. "

@@ -41,9 +41,20 @@ from assistant.errors import BackendError, OutputValidationError
 from assistant.schemas import Provenance, Usage
 
 R = TypeVar("R")
+T = TypeVar("T")
 Spec = CallSpec | ProbeSpec
 # Sequence, not list: a step yielding list[CallSpec] is a Step too (lists are invariant).
 Step = Generator[Spec | Sequence[Spec], Any, R]
+
+
+@dataclass(frozen=True)
+class Noted(Generic[T]):
+    """A step's result and its notes (what it dropped, re-anchored or fell back on), which
+    the caller merges into provenance: steps return them instead of writing into a list
+    they are handed."""
+
+    value: T
+    notes: list[str]
 
 
 def _call(backend: Backend, spec: Spec) -> Any:

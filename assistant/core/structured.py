@@ -26,7 +26,6 @@ from assistant.errors import Attempt, OutputValidationError, TruncatedOutputErro
 from assistant.schemas import PromptRef, Usage, json_schema
 
 T = TypeVar("T", bound=BaseModel)
-Checker = Callable[[Any], list[ValidationIssue]]
 
 _FENCE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.DOTALL)
 
@@ -40,6 +39,25 @@ class Structured(Generic[T]):
     attempts: int
     prompts: list[PromptRef]
     latency_s: float
+    # What the spec's check noted on each attempt (kept, re-anchored or dropped parts).
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Findings:
+    """What a check found in one parsed answer, returned rather than written into it.
+
+    `issues` send the answer back to the model (a re-ask); `notes` say what the check
+    changed or dropped, and reach the step in `Structured.notes`; `value`, when set, is
+    the answer as the step should use it (a corrected copy; the parsed one is untouched).
+    """
+
+    issues: list[ValidationIssue] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    value: BaseModel | None = None
+
+
+Checker = Callable[[Any], Findings]
 
 
 class _AttemptFailed(Exception):
@@ -94,6 +112,7 @@ class _Exchange(Generic[T]):
         self.schema = json_schema(spec.output)
         self.attempts: list[Attempt] = []
         self.usage = Usage()
+        self.notes: list[str] = []
         self.started = time.perf_counter()
 
     def request(self) -> ChatRequest:
@@ -110,11 +129,15 @@ class _Exchange(Generic[T]):
         else:
             value, issues = parse_output(response.text, self.spec.output)
             if value is not None and self.spec.check is not None:
-                issues = self.spec.check(value)
+                found = self.spec.check(value)
+                issues = found.issues
+                self.notes += found.notes
+                if found.value is not None:
+                    value = found.value
             if not issues and value is not None:
                 return Structured(value=value, usage=self.usage,  # type: ignore[arg-type]
                                   attempts=len(self.attempts) + 1, prompts=self.refs,
-                                  latency_s=time.perf_counter() - self.started)
+                                  latency_s=time.perf_counter() - self.started, notes=self.notes)
         self.attempts.append(Attempt(raw_output=response.text, error="; ".join(map(str, issues)),
                                      finish_reason=response.finish_reason,
                                      prompt_tokens=response.prompt_tokens,
@@ -129,7 +152,7 @@ class _Exchange(Generic[T]):
         cls = TruncatedOutputError if last.finish_reason == "length" else OutputValidationError
         return cls(f"prompt {self.spec.prompt!r}: model output failed validation after "
                    f"{len(self.attempts)} attempt(s): {last.error}",
-                   prompt=self.spec.prompt, attempts=self.attempts)
+                   prompt=self.spec.prompt, attempts=self.attempts, notes=self.notes)
 
 
 @dataclass

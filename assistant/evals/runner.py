@@ -150,9 +150,9 @@ def questions_via(assistant: Assistant) -> Callable[[str, dt.date | None], list[
                     quote=sentence_quote(doc, "S1"), dates=resolve_relative_dates(doc, doc.sentence("S1")),
                     as_of=published.isoformat() if published else None)
         # The questions step itself: a one-sentence claim is not an article the API accepts.
-        step = analysis.questions_step(doc, [one], assistant.options, assistant.backend.count_tokens, [])
+        step = analysis.questions_step(doc, [one], assistant.options, assistant.backend.count_tokens)
         questions = run_step(step, assistant.backend, new_provenance(assistant.backend))
-        return [q.question for q in questions]
+        return [q.question for q in questions.value]
 
     return ask
 

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from assistant import calibration
-from assistant.core.driver import Step
-from assistant.core.structured import CallSpec, Structured
+from assistant.core.driver import Noted, Step
+from assistant.core.structured import CallSpec, Findings, Structured
 from assistant.errors import OutputValidationError, ValidationIssue
 from assistant.schemas import (
     Claim,
@@ -183,12 +183,13 @@ def _w_ok(name: str, text: str, cited: Sequence[Sentence]) -> bool:
 
 
 def _summary_check(doc: Document, chunk: Sequence[Sentence], opts: Options,
-                   notes: list[str], speakers: dict[str, str]) -> Callable[[Any], list[ValidationIssue]]:
+                   speakers: dict[str, str]) -> Callable[[Any], Findings]:
     allowed = {s.index for s in chunk}
     index = SentenceIndex(chunk)
 
-    def check(draft: SummaryDraft) -> list[ValidationIssue]:
+    def check(draft: SummaryDraft) -> Findings:
         issues: list[ValidationIssue] = []
+        notes: list[str] = []
         for field in ("headline", "tldr"):
             if bad := unsupported_terms(getattr(draft, field), doc):
                 issues.append(ValidationIssue(field, f"mentions {', '.join(map(repr, bad))}, "
@@ -203,8 +204,7 @@ def _summary_check(doc: Document, chunk: Sequence[Sentence], opts: Options,
             elif ids and not unsupported_terms(kp.text, doc):
                 if ids != cited:
                     notes.append(f"key point {i + 1}: re-anchored {kp.ids} -> {ids}")
-                kp.ids = [int(x[1:]) for x in ids]
-                kept.append(kp)
+                kept.append(kp.model_copy(update={"ids": [int(x[1:]) for x in ids]}))
             else:
                 notes.append(f"key point {i + 1} dropped: not supported by the article "
                              f"(best support {score:.2f}): {kp.text!r}")
@@ -212,13 +212,13 @@ def _summary_check(doc: Document, chunk: Sequence[Sentence], opts: Options,
             issues.append(ValidationIssue("key_points", f"only {len(kept)} key point(s) are "
                           "supported by the sentences they cite; give at least 3, each citing "
                           "the sentence numbers that state it"))
-        draft.key_points = kept
+        fixed: dict[str, Any] = {"key_points": kept}
         for name in ("who", "when", "where", "why"):
             w = getattr(draft, name)
             if w is not None and not _w_ok(name, w.text, [doc.sentence(n) for n in w.ids if n in allowed]):
                 notes.append(f"{name} dropped: not stated by its sentences: {w.text!r}")
-                setattr(draft, name, None)
-        return issues
+                fixed[name] = None
+        return Findings(issues, notes, draft.model_copy(update=fixed))
 
     return check
 
@@ -238,21 +238,22 @@ def _five_w(draft: SummaryDraft, what: str, what_ids: list[str]) -> FiveW:
                  when=w(draft.when), where=w(draft.where), why=w(draft.why))
 
 
-def summarize_step(doc: Document, opts: Options, count: TokenCounter,
-                   notes: list[str]) -> Step[Summary]:
+def summarize_step(doc: Document, opts: Options, count: TokenCounter) -> Step[Noted[Summary]]:
+    notes: list[str] = []
     chunks = chunk_sentences(doc, opts.chunk_tokens, count)
     speakers = {s.sentence_id: s.attribution.speaker for s in sig.analyze_sentences(doc)
                 if s.attribution.speaker}
     specs = [CallSpec("summarize", {**prefix_values(doc, c), "max_points": opts.max_points},
-                      SummaryDraft, _summary_check(doc, c, opts, notes, speakers), opts.max_attempts,
+                      SummaryDraft, _summary_check(doc, c, opts, speakers), opts.max_attempts,
                       prompts_dir=opts.prompts_dir) for c in chunks]
     try:
         results: list[Structured[SummaryDraft]] = yield specs
     except OutputValidationError as exc:
         if not opts.fallback:
             raise
-        notes.append(f"summary: {exc}; fell back to an extractive summary")
-        return extractive_summary(doc, opts)
+        notes += [*exc.notes, f"summary: {exc}; fell back to an extractive summary"]
+        return Noted(extractive_summary(doc, opts), notes)
+    notes += [n for r in results for n in r.notes]
     drafts = [r.value for r in results]
     points = [kp for d in drafts for kp in d.key_points]
     headline, tldr = drafts[0].headline, drafts[0].tldr
@@ -260,13 +261,13 @@ def summarize_step(doc: Document, opts: Options, count: TokenCounter,
         notes.append(f"map-reduce over {len(drafts)} chunks")
         listing = "\n".join(f"{i + 1}. {kp.text}" for i, kp in enumerate(points))
 
-        def check_reduce(d: ReduceDraft) -> list[ValidationIssue]:
+        def check_reduce(d: ReduceDraft) -> Findings:
             issues = [ValidationIssue(f, f"mentions {', '.join(map(repr, bad))}, which the "
                                          "article does not contain")
                       for f in ("headline", "tldr") if (bad := unsupported_terms(getattr(d, f), doc))]
             if bad_ids := _ids_out_of_range(d.keep, set(range(1, len(points) + 1))):
                 issues.append(ValidationIssue("keep", f"no such point(s): {bad_ids}"))
-            return issues
+            return Findings(issues)
 
         try:
             reduced: Structured[ReduceDraft] = yield CallSpec(
@@ -276,7 +277,7 @@ def summarize_step(doc: Document, opts: Options, count: TokenCounter,
         except OutputValidationError as exc:
             if not opts.fallback:
                 raise
-            notes.append(f"summary reduce: {exc}; kept the first chunk's headline")
+            notes += [*exc.notes, f"summary reduce: {exc}; kept the first chunk's headline"]
         else:
             headline, tldr = reduced.value.headline, reduced.value.tldr
             order = list(dict.fromkeys(reduced.value.keep))
@@ -292,12 +293,12 @@ def summarize_step(doc: Document, opts: Options, count: TokenCounter,
     tldr_ids, _ = anchor(tldr, doc, [], threshold=0.0)
     key_points = [_key_point(doc, kp.text, kp.ids) for kp in points]
     what = key_points[0] if key_points else None
-    return Summary(headline=headline, tldr=tldr,
+    return Noted(Summary(headline=headline, tldr=tldr,
                    tldr_sentence_ids=sorted({s for kp in key_points[:3] for s in kp.sentence_ids}
                                             | set(tldr_ids), key=lambda s: int(s[1:])),
                    key_points=key_points,
                    five_w=_five_w(drafts[0], what.text if what else "",
-                                  what.sentence_ids if what else []))
+                                  what.sentence_ids if what else [])), notes)
 
 
 def extractive_summary(doc: Document, opts: Options) -> Summary:
@@ -324,8 +325,8 @@ def _candidate_line(doc: Document, s: sig.SentenceSignals) -> str:
     return f"[{sentence.index}] {sentence.text}{hint}"
 
 
-def _claims_check(doc: Document, allowed: set[int]) -> Callable[[Any], list[ValidationIssue]]:
-    def check(draft: ClaimsDraft) -> list[ValidationIssue]:
+def _claims_check(doc: Document, allowed: set[int]) -> Callable[[Any], Findings]:
+    def check(draft: ClaimsDraft) -> Findings:
         issues = []
         for i, c in enumerate(draft.claims):
             if c.id not in allowed:
@@ -333,7 +334,7 @@ def _claims_check(doc: Document, allowed: set[int]) -> Callable[[Any], list[Vali
                                               f"listed sentences ({', '.join(map(str, sorted(allowed)))})"))
             elif c.quote and locate_quote(doc, c.quote, [c.id]) is None:
                 issues.append(ValidationIssue(f"claims.{i}.quote", f"{c.quote!r} is not in sentence {c.id}"))
-        return issues
+        return Findings(issues)
 
     return check
 
@@ -380,7 +381,7 @@ def _all_checkworthy(ids: list[int]) -> Callable[[], ClaimsDraft]:
 
 
 def claims_step(doc: Document, opts: Options, count: TokenCounter,
-                notes: list[str], model: str | None = None) -> Step[list[Claim]]:
+                model: str | None = None) -> Step[Noted[list[Claim]]]:
     """Claims on the sentences the transparent score ranks highest.
 
     The candidates and the check-worthiness cut (`min_check_worthiness`) still come from
@@ -393,7 +394,8 @@ def claims_step(doc: Document, opts: Options, count: TokenCounter,
     by_id = {s.sentence_id: s for s in signals}
     candidates = sig.rank_claim_candidates(signals, k=opts.max_claims)
     if not candidates:
-        return []
+        return Noted([], [])
+    notes: list[str] = []
     specs = []
     for chunk in chunk_sentences(doc, opts.chunk_tokens, count):
         ids = {s.id for s in chunk}
@@ -408,10 +410,11 @@ def claims_step(doc: Document, opts: Options, count: TokenCounter,
     try:
         results: list[Structured[ClaimsDraft]] = yield specs
         draft_lists = [r.value.claims for r in results]
+        notes += [n for r in results for n in r.notes]
     except OutputValidationError as exc:
         if not opts.fallback:
             raise
-        notes.append(f"claims: {exc}; claims taken from the article's sentences")
+        notes += [*exc.notes, f"claims: {exc}; claims taken from the article's sentences"]
         draft_lists = []
     drafts: dict[Any, Any] = {}
     for claims_ in draft_lists:
@@ -452,7 +455,7 @@ def claims_step(doc: Document, opts: Options, count: TokenCounter,
             + ("" if draft is None else f"; model: {'check-worthy' if draft.checkworthy else 'not check-worthy'}"),
             sentence_ids=[sentence.id], quote=quote, quotes=[sentence_quote(doc, sentence.id)],
             dates=dates, as_of=doc.published.isoformat() if doc.published else None))
-    return claims
+    return Noted(claims, notes)
 
 
 # --------------------------------------------------------------------------- questions
@@ -461,11 +464,11 @@ _ARTICLE_WORDS = ("the article", "this article", "the report", "the text", "this
                   "the claim", "the statement", "the sentence")
 
 
-def _questions_check(n_claims: int, notes: list[str]) -> Callable[[Any], list[ValidationIssue]]:
+def _questions_check(n_claims: int) -> Callable[[Any], Findings]:
     """Drop questions that cite no listed claim or lean on the article; re-ask only when
     no usable question is left."""
 
-    def check(draft: QuestionsDraft) -> list[ValidationIssue]:
+    def check(draft: QuestionsDraft) -> Findings:
         issues, kept = [], []
         for i, q in enumerate(draft.questions):
             if not 1 <= q.claim <= n_claims:
@@ -477,18 +480,19 @@ def _questions_check(n_claims: int, notes: list[str]) -> Callable[[Any], list[Va
             else:
                 kept.append(q)
         if kept or not issues:
-            notes.extend(f"question dropped: {i}" for i in issues)
-            draft.questions = kept
-            return []
-        return issues
+            return Findings(notes=[f"question dropped: {i}" for i in issues],
+                            value=draft.model_copy(update={"questions": kept}))
+        return Findings(issues)
 
     return check
 
 
 def _final_questions(claim: Claim, model: list[VerificationQuestion],
-                     notes: list[str]) -> list[VerificationQuestion]:
+                     ) -> tuple[list[VerificationQuestion], list[str]]:
     """The model's questions that pass the code checks, then code-built ones for the kinds
-    (yes/no, wh, on-record) the model did not cover; at most three."""
+    (yes/no, wh, on-record) the model did not cover; at most three. With notes on what
+    was replaced."""
+    notes: list[str] = []
     kept: list[VerificationQuestion] = []
     for q in model:
         if problems := question_problems(q.question, claim):
@@ -503,13 +507,14 @@ def _final_questions(claim: Claim, model: list[VerificationQuestion],
     out = (kept + built)[:3]
     if not out:
         notes.append(f"no question for {claim.id} passes the checks")
-    return out
+    return out, notes
 
 
-def questions_step(doc: Document, claims: list[Claim], opts: Options, count: TokenCounter,
-                   notes: list[str]) -> Step[list[VerificationQuestion]]:
+def questions_step(doc: Document, claims: list[Claim], opts: Options,
+                   count: TokenCounter) -> Step[Noted[list[VerificationQuestion]]]:
     if not claims:
-        return []
+        return Noted([], [])
+    notes: list[str] = []
     chunks = chunk_sentences(doc, opts.chunk_tokens, count)
     where = {s.id: i for i, c in enumerate(chunks) for s in c}
     groups: dict[int, list[Claim]] = {}
@@ -519,16 +524,17 @@ def questions_step(doc: Document, claims: list[Claim], opts: Options, count: Tok
     for ci, group in groups.items():
         listing = "\n".join(f"{n}. {c.text}" for n, c in enumerate(group, 1))
         specs.append(CallSpec("questions", {**prefix_values(doc, chunks[ci]), "claims": listing},
-                              QuestionsDraft, _questions_check(len(group), notes), opts.max_attempts,
+                              QuestionsDraft, _questions_check(len(group)), opts.max_attempts,
                               prompts_dir=opts.prompts_dir))
         orders.append(group)
     try:
         results: list[Structured[QuestionsDraft]] = yield specs
         drafts = [r.value for r in results]
+        notes += [n for r in results for n in r.notes]
     except OutputValidationError as exc:
         if not opts.fallback:
             raise
-        notes.append(f"questions: {exc}; questions built by code from the claims")
+        notes += [*exc.notes, f"questions: {exc}; questions built by code from the claims"]
         drafts = [QuestionsDraft(questions=[]) for _ in specs]
     out: list[VerificationQuestion] = []
     for group, draft in zip(orders, drafts, strict=True):
@@ -549,8 +555,10 @@ def questions_step(doc: Document, claims: list[Claim], opts: Options, count: Tok
             mine = asked.get(claim.id, [])
             if not mine:
                 notes.append(f"no model question for {claim.id}")
-            out += _final_questions(claim, mine, notes)
-    return out
+            final, replaced = _final_questions(claim, mine)
+            out += final
+            notes += replaced
+    return Noted(out, notes)
 
 
 # --------------------------------------------------------------------------- composed
@@ -566,19 +574,19 @@ class AnalysisParts:
 
 
 def verification_step(doc: Document, claims: Sequence[Claim] | None, opts: Options, count: TokenCounter,
-                      notes: list[str], model: str | None = None) -> Step[list[VerificationQuestion]]:
+                      model: str | None = None) -> Step[Noted[list[VerificationQuestion]]]:
     """Questions for `claims`, or for the claims `claims_step` finds when none are given."""
-    if claims is None:
-        found = yield from claims_step(doc, opts, count, notes, model=model)
-    else:
-        found = list(claims)
-    return (yield from questions_step(doc, found, opts, count, notes))
+    found = Noted(list(claims), []) if claims is not None else (
+        yield from claims_step(doc, opts, count, model=model))
+    questions = yield from questions_step(doc, found.value, opts, count)
+    return Noted(questions.value, found.notes + questions.notes)
 
 
-def analyze_step(doc: Document, opts: Options, count: TokenCounter, notes: list[str],
-                 model: str | None = None) -> Step[AnalysisParts]:
+def analyze_step(doc: Document, opts: Options, count: TokenCounter,
+                 model: str | None = None) -> Step[Noted[AnalysisParts]]:
     """Summary, claims, then questions on those claims: the calls share the article prefix."""
-    summary = yield from summarize_step(doc, opts, count, notes)
-    claims = yield from claims_step(doc, opts, count, notes, model=model)
-    questions = yield from questions_step(doc, claims, opts, count, notes)
-    return AnalysisParts(summary, claims, questions)
+    summary = yield from summarize_step(doc, opts, count)
+    claims = yield from claims_step(doc, opts, count, model=model)
+    questions = yield from questions_step(doc, claims.value, opts, count)
+    return Noted(AnalysisParts(summary.value, claims.value, questions.value),
+                 summary.notes + claims.notes + questions.notes)

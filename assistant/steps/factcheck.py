@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from assistant.core.driver import Step
+from assistant.core.driver import Noted, Step
 from assistant.core.structured import CallSpec, Structured
 from assistant.errors import InputError
 from assistant.schemas import (
@@ -222,7 +222,7 @@ def _spec(prompt: str, values: dict[str, Any], output: type[Any], opts: FactChec
 
 
 def factcheck_step(claims: Sequence[ClaimInput], evidence: EvidenceSet, opts: FactCheckOptions,
-                   notes: list[str], *, cove: bool = False) -> Step[list[ClaimVerdict]]:
+                   *, cove: bool = False) -> Step[list[ClaimVerdict]]:
     """Verdicts for `claims` against `evidence`; with `cove`, model knowledge beside them."""
     if not claims:
         return []
@@ -300,16 +300,15 @@ def claim_inputs(claims: Sequence[Claim | str], questions: dict[str, list[str]] 
 
 
 def article_factcheck_step(doc: Document, evidence: EvidenceSet, analysis_opts: Options,
-                           count: TokenCounter, notes: list[str], opts: FactCheckOptions, *,
-                           cove: bool = False) -> Step[list[ClaimVerdict]]:
+                           count: TokenCounter, opts: FactCheckOptions, *,
+                           cove: bool = False) -> Step[Noted[list[ClaimVerdict]]]:
     """Claims and verification questions from the article, then verdicts on each claim."""
-    claims = yield from claims_step(doc, analysis_opts, count, notes)
-    if not claims:
-        notes.append("the article has no check-worthy claims")
-        return []
-    questions = yield from questions_step(doc, claims, analysis_opts, count, notes)
+    claims = yield from claims_step(doc, analysis_opts, count)
+    if not claims.value:
+        return Noted([], [*claims.notes, "the article has no check-worthy claims"])
+    questions = yield from questions_step(doc, claims.value, analysis_opts, count)
     by_claim: dict[str, list[str]] = {}
-    for q in questions:
+    for q in questions.value:
         by_claim.setdefault(q.claim_id, []).append(q.question)
-    return (yield from factcheck_step(claim_inputs(claims, by_claim), evidence, opts, notes,
-                                      cove=cove))
+    verdicts = yield from factcheck_step(claim_inputs(claims.value, by_claim), evidence, opts, cove=cove)
+    return Noted(verdicts, claims.notes + questions.notes)

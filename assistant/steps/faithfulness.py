@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from assistant.calibration import LogisticFit, ProfileChoice, find_profile, score_row
-from assistant.core.driver import Step
-from assistant.core.structured import CallSpec, Probability, ProbeSpec
+from assistant.core.driver import Noted, Step
+from assistant.core.structured import CallSpec, Findings, Probability, ProbeSpec
 from assistant.errors import InputError, ValidationIssue
 from assistant.schemas import (
     Document,
@@ -120,11 +120,11 @@ def summary_sentences(summary_text: str, limit: int) -> list[Sentence]:
     return sentences
 
 
-def _draft_check(n_sentences: int) -> Callable[[Any], list[ValidationIssue]]:
-    def check(draft: FaithDraft) -> list[ValidationIssue]:
+def _draft_check(n_sentences: int) -> Callable[[Any], Findings]:
+    def check(draft: FaithDraft) -> Findings:
         bad = [i for i in draft.ids if not 1 <= i <= n_sentences]
-        return [ValidationIssue("ids", f"no such sentence(s): {bad}; the article has "
-                                       f"sentences 1 to {n_sentences}")] if bad else []
+        return Findings([ValidationIssue("ids", f"no such sentence(s): {bad}; the article has "
+                                                f"sentences 1 to {n_sentences}")] if bad else [])
 
     return check
 
@@ -219,10 +219,10 @@ def _report(doc: Document, summary_text: str, judged: list[SentenceJudgement],
 
 
 def faithfulness_step(doc: Document, summary_text: str, opts: FaithOptions, count: TokenCounter,
-                      notes: list[str], *, use_model: bool = True,
-                      reference: Reference | None = None,
-                      model: str | None = None) -> Step[FaithfulnessReport]:
+                      *, use_model: bool = True, reference: Reference | None = None,
+                      model: str | None = None) -> Step[Noted[FaithfulnessReport]]:
     """Judge every sentence of `summary_text` against `doc` (see the module docstring)."""
+    notes: list[str] = []
     sentences = summary_sentences(summary_text, opts.max_summary_sentences)
     ref = reference or Reference(doc)
     found = []
@@ -269,16 +269,16 @@ def faithfulness_step(doc: Document, summary_text: str, opts: FaithOptions, coun
     fit = choice.profile.fit() if choice is not None else None
     judged = [judge(s, mm, ids, score, d, doc, opts, cands, p, choice, fit)
               for (s, mm, ids, score, cands), d, p in zip(found, drafts, probs, strict=True)]
-    return _report(doc, summary_text, judged, "combined" if use_model else "checks")
+    return Noted(_report(doc, summary_text, judged, "combined" if use_model else "checks"), notes)
 
 
 def check_summary_offline(doc: Document, summary_text: str, opts: FaithOptions | None = None,
                           *, reference: Reference | None = None) -> FaithfulnessReport:
     """Deterministic-only faithfulness (no model): checks plus lexical support."""
-    step = faithfulness_step(doc, summary_text, opts or FaithOptions(), len, [], use_model=False,
+    step = faithfulness_step(doc, summary_text, opts or FaithOptions(), len, use_model=False,
                              reference=reference)
     try:
         next(step)
     except StopIteration as stop:
-        return stop.value  # type: ignore[no-any-return]
+        return stop.value.value  # type: ignore[no-any-return]
     raise AssertionError("deterministic mode made a model call")  # pragma: no cover
