@@ -45,10 +45,11 @@ from assistant.schemas import (
     VerificationMethod,
     VerificationQuestion,
 )
-from assistant.steps.analysis import Options
+from assistant.steps.options import AnalysisOptions, FactCheckOptions, FaithfulnessOptions, Options
 
 __all__ = [
     "Analysis",
+    "AnalysisOptions",
     "Assistant",
     "AssistantError",
     "AsyncAssistant",
@@ -70,8 +71,10 @@ __all__ = [
     "ErrorType",
     "EvidenceDocument",
     "EvidenceQuote",
+    "FactCheckOptions",
     "FactCheckReport",
     "FaithLabel",
+    "FaithfulnessOptions",
     "FaithfulnessReport",
     "FakeBackend",
     "InputError",

@@ -26,13 +26,9 @@ from assistant.schemas import (
 )
 from assistant.steps import analysis
 from assistant.steps.evidence import EvidenceInput, EvidenceSet, load_evidence
-from assistant.steps.factcheck import (
-    FactCheckOptions,
-    article_factcheck_step,
-    claim_inputs,
-    factcheck_step,
-)
-from assistant.steps.faithfulness import FaithOptions, faithfulness_step
+from assistant.steps.factcheck import article_factcheck_step, claim_inputs, factcheck_step
+from assistant.steps.faithfulness import faithfulness_step
+from assistant.steps.options import Options
 from assistant.text.intake import document_from_text, load_document, require_news
 
 if TYPE_CHECKING:
@@ -82,7 +78,7 @@ class _Base:
     def __init__(self, backend: Backend | str | None = None, *, model: str | None = None,
                  base_url: str | None = None, api_key: str | None = None,
                  timeout: float | None = None, max_retries: int | None = None,
-                 options: analysis.Options | None = None, **option_overrides: Any) -> None:
+                 options: Options | None = None, **option_overrides: Any) -> None:
         if backend is not None and not isinstance(backend, str):
             if timeout is not None or max_retries is not None:
                 raise UserError("timeout= and max_retries= configure a backend by name; set "
@@ -91,9 +87,9 @@ class _Base:
         else:
             self.backend = get_backend(backend, model=model, base_url=base_url, api_key=api_key,
                                        timeout=timeout, max_retries=max_retries)
-        opts = options or analysis.Options(
+        opts = options or Options(
             chunk_tokens=_CHUNK_TOKENS.get(self.backend.name, _DEFAULT_CHUNK_TOKENS))
-        self.options = dataclasses.replace(opts, **option_overrides)
+        self.options = opts.replace(**option_overrides)
 
     def _count(self, text: str) -> int:
         return self.backend.count_tokens(text)
@@ -161,7 +157,7 @@ class _Base:
         prov = self._prov(doc)
 
         def step() -> Step[FaithfulnessReport]:
-            report = yield from faithfulness_step(doc, summary_text, _faith_options(self.options),
+            report = yield from faithfulness_step(doc, summary_text, self.options,
                                                   self._count, use_model=use_model,
                                                   model=self.backend.model)
             prov.notes += report.notes
@@ -175,8 +171,8 @@ class _Base:
                     meta: dict[str, Any]) -> _Operation[FactCheckReport]:
         # Evidence first: a bad evidence path fails before any model call.
         found = load_evidence(evidence)
-        opts = FactCheckOptions(top_k=top_k, max_attempts=self.options.max_attempts,
-                                prompts_dir=self.options.prompts_dir)
+        opts = self.options if top_k == self.options.fact_check.top_k else \
+            self.options.replace(fact_check={"top_k": top_k})
         article: DocumentInfo | None = None
         if isinstance(article_or_claims, ClaimList) or (
                 isinstance(article_or_claims, Sequence) and not isinstance(article_or_claims, str)):
@@ -193,8 +189,7 @@ class _Base:
             prov, article = self._prov(doc), DocumentInfo.of(doc)
 
             def verdicts() -> Step[Noted[list[ClaimVerdict]]]:
-                return (yield from article_factcheck_step(doc, found, self.options, self._count, opts,
-                                                          cove=cove))
+                return (yield from article_factcheck_step(doc, found, opts, self._count, cove=cove))
 
         def step() -> Step[FactCheckReport]:
             checked = yield from verdicts()
@@ -219,10 +214,6 @@ def _claims_of(claims: ClaimList | Sequence[Claim] | None) -> list[Claim] | None
     return list(claims.claims if isinstance(claims, ClaimList) else claims)
 
 
-def _faith_options(o: analysis.Options) -> FaithOptions:
-    return FaithOptions(max_attempts=o.max_attempts, chunk_tokens=o.chunk_tokens,
-                        prompts_dir=o.prompts_dir, profiles_dir=o.profiles_dir,
-                        judge=o.faithfulness_judge, probe=o.faithfulness_probe)
 
 
 class Assistant(_Base):

@@ -61,7 +61,7 @@ def test_replay_scores_like_the_recording(recorded: tuple[Path, RunResult]) -> N
     assert run.provenance.cassette.mode == "replay"
     assert {p.name for p in run.provenance.prompts} >= {"article", "summarize", "claims", "questions"}
     assert run.provenance.prompt_parameters["claims"]["max_tokens"]
-    assert run.provenance.options["max_claims"]
+    assert run.provenance.options["analysis.max_claims"]
     assert run.metric("grounding_rate").mean == 1.0
     assert [i.id for i in run.items] == ITEMS and all(i.analysis for i in run.items)
 

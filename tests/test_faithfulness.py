@@ -9,12 +9,11 @@ from typing import Any
 import pytest
 from articles import split_turn
 
-from assistant import Assistant, AsyncAssistant, FakeBackend, InputError
+from assistant import Assistant, AsyncAssistant, FakeBackend, InputError, Options
 from assistant.backends.base import ChatRequest, ChatResponse, TokenLogprob
 from assistant.core.driver import new_provenance, run
 from assistant.schemas import ErrorType, FaithfulnessReport, FaithLabel, MismatchKind
 from assistant.steps.faithfulness import (
-    FaithOptions,
     changed_unsupported,
     check_summary_offline,
     faithfulness_step,
@@ -59,7 +58,7 @@ JUDGE = {"faithfulness_judge": True, "faithfulness_probe": False}  # the generat
 
 def run_with(doc, summary: str, fake: FakeBackend, **options: Any) -> FaithfulnessReport:  # type: ignore[no-untyped-def]
     options = {"judge": True, "probe": False, **options}
-    step = faithfulness_step(doc, summary, FaithOptions(**options), len)
+    step = faithfulness_step(doc, summary, Options(faithfulness=options), len)
     return run(step, fake, new_provenance(fake)).value
 
 

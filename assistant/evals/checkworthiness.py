@@ -21,9 +21,9 @@ from assistant.calibration import (
 )
 from assistant.evals.results import ItemRecord, ItemScore, MetricResult, aggregate
 from assistant.evals.suites import SentenceItem
-from assistant.steps.analysis import Options
+from assistant.steps.options import Options
 
-TRANSPARENT_CUT = Options().min_check_worthiness
+TRANSPARENT_CUT = Options().analysis.min_check_worthiness
 
 
 def checkworthiness_metrics(items: Sequence[SentenceItem], *, resamples: int, seed: int,

@@ -9,7 +9,6 @@ tried, then one `CassetteMiss` lists every miss and what changed.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import platform
 import subprocess
@@ -36,7 +35,7 @@ from assistant.evals.results import Exchanges, ItemRecord, RunProvenance, RunRes
 from assistant.evals.suites import ArticleItem, PairItem, SentenceItem, Suite
 from assistant.schemas import Claim, PromptRef
 from assistant.steps import analysis
-from assistant.steps.analysis import Options
+from assistant.steps.options import Options
 from assistant.text import signals as sig
 from assistant.text.dates import resolve_relative_dates
 from assistant.text.grounding import sentence_quote
@@ -176,7 +175,7 @@ def run_suite(suite: Suite, backend: Backend, *, options: Options | None = None,
     commit, dirty = git_state()
     prov = RunProvenance(
         git_commit=commit, git_dirty=dirty, backend=backend.name, model=backend.model,
-        base_url=backend.base_url, options={k: _jsonable(v) for k, v in dataclasses.asdict(assistant.options).items()},
+        base_url=backend.base_url, options=assistant.options.flat(),
         resamples=resamples, seed=seed, command=list(command), package_version=_version(),
         python=platform.python_version(), started_at=started_at,
         cassette=Exchanges(path=str(cassette.path) if cassette else None,

@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from assistant import calibration
@@ -36,6 +35,7 @@ from assistant.schemas import (
     VerificationQuestion,
     WField,
 )
+from assistant.steps.options import Options as Options  # the public name `analysis.Options` stays
 from assistant.steps.questions import (
     code_questions,
     question_kind,
@@ -54,31 +54,6 @@ from assistant.text.grounding import (
     support,
     unsupported_terms,
 )
-
-
-@dataclass(frozen=True)
-class Options:
-    """Knobs that change results (and so belong in cache keys)."""
-
-    max_points: int = 6
-    max_claims: int = 10
-    min_check_worthiness: float = 0.3
-    max_attempts: int = 3
-    chunk_tokens: int = 3000
-    support_threshold: float = 0.4
-    # When a stage's model output never validates: fall back to the article's own
-    # sentences (noted in provenance) instead of failing the whole analysis.
-    fallback: bool = True
-    prompts_dir: Path | None = None
-    # Calibration profiles are looked up here first (see assistant.calibration).
-    profiles_dir: Path | None = None
-    # check_summary: also run the generated judge (changed words, error type; ~90 output
-    # tokens per summary sentence). Off by default: its label was at chance on SummEdits;
-    # the entailment probability feeds the calibrated decision instead.
-    faithfulness_judge: bool = False
-    # check_summary: the entailment probability per summary sentence (one 1-token call).
-    faithfulness_probe: bool = True
-
 
 TokenCounter = Callable[[str], int]
 
@@ -197,7 +172,7 @@ def _summary_check(doc: Document, chunk: Sequence[Sentence], opts: Options,
         kept = []
         for i, kp in enumerate(draft.key_points):
             cited = [f"S{n}" for n in kp.ids if n in allowed]
-            ids, score = anchor(kp.text, doc, cited, index=index, threshold=opts.support_threshold)
+            ids, score = anchor(kp.text, doc, cited, index=index, threshold=opts.analysis.support_threshold)
             if ids and (who := speaker_conflict(kp.text, ids, speakers)):
                 notes.append(f"key point {i + 1} dropped: cites {', '.join(ids)}, whose speaker "
                              f"is {who}, but attributes it otherwise: {kp.text!r}")
@@ -243,7 +218,7 @@ def summarize_step(doc: Document, opts: Options, count: TokenCounter) -> Step[No
     chunks = chunk_sentences(doc, opts.chunk_tokens, count)
     speakers = {s.sentence_id: s.attribution.speaker for s in sig.analyze_sentences(doc)
                 if s.attribution.speaker}
-    specs = [CallSpec("summarize", {**prefix_values(doc, c), "max_points": opts.max_points},
+    specs = [CallSpec("summarize", {**prefix_values(doc, c), "max_points": opts.analysis.max_points},
                       SummaryDraft, _summary_check(doc, c, opts, speakers), opts.max_attempts,
                       prompts_dir=opts.prompts_dir) for c in chunks]
     try:
@@ -272,7 +247,7 @@ def summarize_step(doc: Document, opts: Options, count: TokenCounter) -> Step[No
         try:
             reduced: Structured[ReduceDraft] = yield CallSpec(
                 "summary_reduce", {"title": doc.title or "(none)", "points": listing,
-                                   "max_points": opts.max_points},
+                                   "max_points": opts.analysis.max_points},
                 ReduceDraft, check_reduce, opts.max_attempts, prompts_dir=opts.prompts_dir)
         except OutputValidationError as exc:
             if not opts.fallback:
@@ -289,7 +264,7 @@ def summarize_step(doc: Document, opts: Options, count: TokenCounter) -> Step[No
             seen.add(key)
             unique.append(p)
     points = unique
-    points = points[: opts.max_points]
+    points = points[: opts.analysis.max_points]
     tldr_ids, _ = anchor(tldr, doc, [], threshold=0.0)
     key_points = [_key_point(doc, kp.text, kp.ids) for kp in points]
     what = key_points[0] if key_points else None
@@ -303,7 +278,7 @@ def summarize_step(doc: Document, opts: Options, count: TokenCounter) -> Step[No
 
 def extractive_summary(doc: Document, opts: Options) -> Summary:
     """The article's own most informative sentences, when the model's summary fails."""
-    picks = sig.rank_claim_candidates(sig.analyze_sentences(doc), k=opts.max_points)
+    picks = sig.rank_claim_candidates(sig.analyze_sentences(doc), k=opts.analysis.max_points)
     points = [_key_point(doc, doc.sentence(p.sentence_id).text, [doc.sentence(p.sentence_id).index])
               for p in picks]
     body = [s for s in doc.sentences if s.text != doc.title] or doc.sentences
@@ -392,7 +367,7 @@ def claims_step(doc: Document, opts: Options, count: TokenCounter,
     signals = sig.analyze_sentences(doc)
     calibrated = calibration.checkworthiness_scores(doc, signals, model=model, directory=opts.profiles_dir)
     by_id = {s.sentence_id: s for s in signals}
-    candidates = sig.rank_claim_candidates(signals, k=opts.max_claims)
+    candidates = sig.rank_claim_candidates(signals, k=opts.analysis.max_claims)
     if not candidates:
         return Noted([], [])
     notes: list[str] = []
@@ -439,7 +414,7 @@ def claims_step(doc: Document, opts: Options, count: TokenCounter,
             text = sentence.text
         llm_vote = 1.0 if (draft and draft.checkworthy) else 0.0
         worth = round(0.75 * cand.checkworthiness + 0.25 * llm_vote, 2) if draft else cand.checkworthiness
-        if worth < opts.min_check_worthiness:
+        if worth < opts.analysis.min_check_worthiness:
             continue
         reason = cand.checkworthiness_reason
         if cal := calibrated.get(sentence.id):

@@ -24,7 +24,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from assistant.core.driver import Noted, Step
@@ -50,23 +49,14 @@ from assistant.schemas import (
     StanceDraft,
     Verdict,
 )
-from assistant.steps.analysis import Options, TokenCounter, claims_step, questions_step
+from assistant.steps.analysis import TokenCounter, claims_step, questions_step
 from assistant.steps.evidence import EvidenceSet
+from assistant.steps.options import Options
 from assistant.text.checks import Reference, check_text, one_sentence_document
 from assistant.text.dates import resolve_relative_dates
 from assistant.text.grounding import content_terms, support
 
 _CONTRADICTING = frozenset({MismatchKind.number, MismatchKind.unit, MismatchKind.date})
-
-
-@dataclass(frozen=True)
-class FactCheckOptions:
-    """Knobs of `fact_check` (they change results, so belong in cache keys)."""
-
-    top_k: int = 3
-    max_attempts: int = 3
-    max_claims: int = 50
-    prompts_dir: Path | None = None
 
 
 @dataclass
@@ -216,20 +206,20 @@ def _is_unknown(answer: str) -> bool:
 # --------------------------------------------------------------------------- the step
 
 
-def _spec(prompt: str, values: dict[str, Any], output: type[Any], opts: FactCheckOptions,
+def _spec(prompt: str, values: dict[str, Any], output: type[Any], opts: Options,
           check: Callable[[Any], Any] | None = None) -> CallSpec:
     return CallSpec(prompt, values, output, check, opts.max_attempts, prompts_dir=opts.prompts_dir)
 
 
-def factcheck_step(claims: Sequence[ClaimInput], evidence: EvidenceSet, opts: FactCheckOptions,
+def factcheck_step(claims: Sequence[ClaimInput], evidence: EvidenceSet, opts: Options,
                    *, cove: bool = False) -> Step[list[ClaimVerdict]]:
     """Verdicts for `claims` against `evidence`; with `cove`, model knowledge beside them."""
     if not claims:
         return []
-    if len(claims) > opts.max_claims:
-        raise InputError(f"{len(claims)} claims given; at most {opts.max_claims} are checked at once")
+    if len(claims) > opts.fact_check.max_claims:
+        raise InputError(f"{len(claims)} claims given; at most {opts.fact_check.max_claims} are checked at once")
     index = EvidenceIndex(evidence)
-    hits = [index.search([c.text, *c.questions], opts.top_k) for c in claims]
+    hits = [index.search([c.text, *c.questions], opts.fact_check.top_k) for c in claims]
     pairs = [(ci, h) for ci, hs in enumerate(hits) for h in hs]
     specs = [_spec("verdict", {"evidence": h.sentence.text, "claim": claims[ci].text},
                    StanceDraft, opts) for ci, h in pairs]
@@ -249,7 +239,7 @@ def factcheck_step(claims: Sequence[ClaimInput], evidence: EvidenceSet, opts: Fa
     return verdicts
 
 
-def _cove(claims: Sequence[ClaimInput], opts: FactCheckOptions) -> Step[list[CoveResult]]:
+def _cove(claims: Sequence[ClaimInput], opts: Options) -> Step[list[CoveResult]]:
     questions = [list(c.questions[:2]) for c in claims]
     need = [i for i, q in enumerate(questions) if not q]
     if need:
@@ -299,14 +289,14 @@ def claim_inputs(claims: Sequence[Claim | str], questions: dict[str, list[str]] 
     return out
 
 
-def article_factcheck_step(doc: Document, evidence: EvidenceSet, analysis_opts: Options,
-                           count: TokenCounter, opts: FactCheckOptions, *,
+def article_factcheck_step(doc: Document, evidence: EvidenceSet, opts: Options,
+                           count: TokenCounter, *,
                            cove: bool = False) -> Step[Noted[list[ClaimVerdict]]]:
     """Claims and verification questions from the article, then verdicts on each claim."""
-    claims = yield from claims_step(doc, analysis_opts, count)
+    claims = yield from claims_step(doc, opts, count)
     if not claims.value:
         return Noted([], [*claims.notes, "the article has no check-worthy claims"])
-    questions = yield from questions_step(doc, claims.value, analysis_opts, count)
+    questions = yield from questions_step(doc, claims.value, opts, count)
     by_claim: dict[str, list[str]] = {}
     for q in questions.value:
         by_claim.setdefault(q.claim_id, []).append(q.question)

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from assistant.calibration import LogisticFit, ProfileChoice, find_profile, score_row
@@ -37,6 +35,7 @@ from assistant.schemas import (
 )
 from assistant.steps import entailment
 from assistant.steps.analysis import TokenCounter, chunk_sentences, numbered, prefix_values
+from assistant.steps.options import Options
 from assistant.text.checks import Reference, check_text
 from assistant.text.grounding import anchor, content_terms, sentence_quote, support
 from assistant.text.segment import split_sentences
@@ -49,39 +48,6 @@ _ERROR_OF_KIND = {
 
 
 _NOTHING = frozenset({"", "none", "nothing", "n/a", "null", "no"})
-
-
-@dataclass(frozen=True)
-class FaithOptions:
-    """Knobs of `check_summary` (they change results, so belong in cache keys)."""
-
-    candidates: int = 3
-    # Kinds whose mismatch alone makes a sentence not supported (all of them scored best
-    # on the SummEdits tuning documents; see evals/run_factcheck_dev.py).
-    blocking: frozenset[MismatchKind] = frozenset(MismatchKind)
-    # Lowest content-word support for "supported" when no check fires and the model does
-    # not decide. A guard against sentences from elsewhere: on SummEdits (edits of close
-    # paraphrases) 0.3 is a wash (0.630 vs 0.628 without it); higher values cost accuracy.
-    support_threshold: float = 0.3
-    # Whether the model's label decides sentences no check flags. Off by default: on
-    # SummEdits news the embedded 1.5B judge lowered balanced accuracy (checks alone 0.68,
-    # checks or model 0.58, n=50), so its label, error type and changed words are reported
-    # beside the decision, not as it. Turn on for a stronger model.
-    model_decides: bool = False
-    # With model_decides: keep a model "not supported" only when a word it names as
-    # changed is missing from the article sentences it saw (see `judge`).
-    verify_flags: bool = True
-    max_attempts: int = 3
-    chunk_tokens: int = 3000
-    max_summary_sentences: int = 40
-    prompts_dir: Path | None = None
-    # Ask the model one narrow question per summary sentence over its focused premise and
-    # read P(Yes); a calibration profile combines it with the checks (see `judge`).
-    probe: bool = True
-    # The generated judge (changed words, error type, ids): slower, and its label was at
-    # chance on SummEdits; explanations only, unless model_decides.
-    judge: bool = False
-    profiles_dir: Path | None = None
 
 
 # The named features of a calibrated faithfulness decision (profiles fitted on them by
@@ -150,7 +116,7 @@ def changed_unsupported(changed: str, sources: list[str], sentence: str) -> list
 
 
 def judge(s: Sentence, mismatches: list[Mismatch], ids: list[str], score: float,
-          draft: FaithDraft | None, doc: Document, opts: FaithOptions,
+          draft: FaithDraft | None, doc: Document, opts: Options,
           candidates: list[Sentence], prob: Probability | None = None,
           choice: ProfileChoice | None = None, fit: LogisticFit | None = None) -> SentenceJudgement:
     """Combine the deterministic findings with the model's probability and draft (if any).
@@ -160,7 +126,7 @@ def judge(s: Sentence, mismatches: list[Mismatch], ids: list[str], score: float,
     human-labelled summaries. Otherwise: a deterministic mismatch decides; then the
     model's judge if `model_decides`; else the lexical support floor.
     """
-    blocking = [m for m in mismatches if m.kind in opts.blocking]
+    blocking = [m for m in mismatches if m.kind in opts.faithfulness.blocking]
     calibrated = None
     if prob is not None and choice is not None:
         calibrated = score_row(choice.profile, faith_features([(mismatches, score, prob.p)]),
@@ -185,17 +151,17 @@ def judge(s: Sentence, mismatches: list[Mismatch], ids: list[str], score: float,
         if draft is not None and draft.error not in (ErrorType.none, ErrorType.not_in_article) \
                 and draft.label == FaithLabel.not_supported:
             error = draft.error  # the model's finer type where it agrees something is wrong
-    elif draft is not None and opts.model_decides:
+    elif draft is not None and opts.faithfulness.model_decides:
         # The model's flag stands when code finds a word it names missing from the
         # article sentences it was shown; a flag naming only words that are there is noise.
         flagged = draft.label == FaithLabel.not_supported and (
-            bool(unsupported) or not opts.verify_flags)
+            bool(unsupported) or not opts.faithfulness.verify_flags)
         label, decided = (FaithLabel.not_supported if flagged else FaithLabel.supported), "model"
         error = ErrorType.none if not flagged else (
             draft.error if draft.error != ErrorType.none else ErrorType.not_in_article)
     else:
         decided = "support"
-        supported = score >= opts.support_threshold
+        supported = score >= opts.faithfulness.support_threshold
         label = FaithLabel.supported if supported else FaithLabel.not_supported
         error = ErrorType.none if supported else ErrorType.not_in_article
     return SentenceJudgement(
@@ -218,12 +184,12 @@ def _report(doc: Document, summary_text: str, judged: list[SentenceJudgement],
         score=round(ok / len(judged), 3), sentences=judged, mode=mode)
 
 
-def faithfulness_step(doc: Document, summary_text: str, opts: FaithOptions, count: TokenCounter,
+def faithfulness_step(doc: Document, summary_text: str, opts: Options, count: TokenCounter,
                       *, use_model: bool = True, reference: Reference | None = None,
                       model: str | None = None) -> Step[Noted[FaithfulnessReport]]:
     """Judge every sentence of `summary_text` against `doc` (see the module docstring)."""
     notes: list[str] = []
-    sentences = summary_sentences(summary_text, opts.max_summary_sentences)
+    sentences = summary_sentences(summary_text, opts.faithfulness.max_summary_sentences)
     ref = reference or Reference(doc)
     found = []
     for s in sentences:
@@ -231,13 +197,13 @@ def faithfulness_step(doc: Document, summary_text: str, opts: FaithOptions, coun
             "start": m.claim_span.start + s.start, "end": m.claim_span.end + s.start})})
             for m in check_text(s.text, ref)]
         ids, score = anchor(s.text, doc, [], index=ref.index, threshold=0.0)
-        found.append((s, mismatches, ids, score, _candidates(ref, s.text, opts.candidates)))
+        found.append((s, mismatches, ids, score, _candidates(ref, s.text, opts.faithfulness.candidates)))
     drafts: list[FaithDraft | None] = [None] * len(sentences)
     probs: list[Probability | None] = [None] * len(sentences)
     choice = None
-    if use_model and (opts.judge or opts.probe):
+    if use_model and (opts.faithfulness.judge or opts.faithfulness.probe):
         specs: list[CallSpec | ProbeSpec] = []
-        if opts.judge:
+        if opts.faithfulness.judge:
             chunks = chunk_sentences(doc, opts.chunk_tokens, count)
             for s, _, _, _, cands in found:
                 chunk = next((c for c in chunks if cands and cands[0] in c), chunks[0])
@@ -248,7 +214,7 @@ def faithfulness_step(doc: Document, summary_text: str, opts: FaithOptions, coun
                     prompts_dir=opts.prompts_dir))
             if len(chunks) > 1:
                 notes.append(f"long article: each sentence judged against one of {len(chunks)} parts")
-        if opts.probe:
+        if opts.faithfulness.probe:
             specs += [entailment.probe(entailment.premise(ref, s.text), s.text,
                                        prompts_dir=opts.prompts_dir) for s, *_ in found]
             choice = find_profile("faithfulness", model, "precomputed", directory=opts.profiles_dir)
@@ -259,9 +225,9 @@ def faithfulness_step(doc: Document, summary_text: str, opts: FaithOptions, coun
                 notes.append(f"no faithfulness profile for model {model!r}: used the documented "
                              f"default ({choice.profile.key}); fit one with `assistant calibrate`")
         results: list[Any] = yield specs
-        n = len(sentences) if opts.judge else 0
-        drafts = [r.value for r in results[:n]] if opts.judge else drafts
-        if opts.probe:
+        n = len(sentences) if opts.faithfulness.judge else 0
+        drafts = [r.value for r in results[:n]] if opts.faithfulness.judge else drafts
+        if opts.faithfulness.probe:
             probs = list(results[n:])
             if any(p.method == "label" for p in probs if p is not None):
                 notes.append("the endpoint returned no log-probabilities: the model's greedy "
@@ -272,10 +238,10 @@ def faithfulness_step(doc: Document, summary_text: str, opts: FaithOptions, coun
     return Noted(_report(doc, summary_text, judged, "combined" if use_model else "checks"), notes)
 
 
-def check_summary_offline(doc: Document, summary_text: str, opts: FaithOptions | None = None,
+def check_summary_offline(doc: Document, summary_text: str, opts: Options | None = None,
                           *, reference: Reference | None = None) -> FaithfulnessReport:
     """Deterministic-only faithfulness (no model): checks plus lexical support."""
-    step = faithfulness_step(doc, summary_text, opts or FaithOptions(), len, use_model=False,
+    step = faithfulness_step(doc, summary_text, opts or Options(), len, use_model=False,
                              reference=reference)
     try:
         next(step)
