@@ -48,7 +48,7 @@ from assistant.backends.base import ChatRequest, Message  # noqa: E402
 from assistant.backends.cache import CachingBackend, ResponseCache  # noqa: E402
 from assistant.backends.openai_compat import OpenAIBackend  # noqa: E402
 from assistant.batch import TASKS, Task, TaskInput, run_batch  # noqa: E402
-from assistant.batch.runner import _Gate, _Meter  # noqa: E402
+from assistant.batch.runner import ConcurrencyGate, UsageMeter  # noqa: E402
 from assistant.core.structured import CallSpec, _Exchange, call_structured  # noqa: E402
 from assistant.schemas import SummaryDraft  # noqa: E402
 from assistant.steps.analysis import prefix_values  # noqa: E402
@@ -98,17 +98,17 @@ def overhead(n: int) -> list[tuple[str, float, float]]:
             with tempfile.TemporaryDirectory() as tmp, \
                     ResponseCache(Path(tmp) / "c.sqlite") as cache:
                 inner = OpenAIBackend("test-model", server.url, max_retries=0)
-                stack = CachingBackend(_Gate(inner, 8), cache)
+                stack = CachingBackend(ConcurrencyGate(inner, 8), cache)
                 counter = iter(range(10**9))
 
                 async def miss() -> Any:  # a new seed each time: always a cache miss
                     fresh = request.model_copy(update={"seed": next(counter)})
-                    return await _Meter(stack).acomplete(fresh)
+                    return await UsageMeter(stack).acomplete(fresh)
 
                 await stack.acomplete(request)
                 abare, astack, hit = await _atimed(
                     [lambda: aclient.chat.completions.create(**params), miss,
-                     lambda: _Meter(stack).acomplete(request)], n)
+                     lambda: UsageMeter(stack).acomplete(request)], n)
                 await inner.aclose()
             await aclient.close()
             return [("bare AsyncOpenAI call", abare, 1.0),

@@ -42,12 +42,12 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from assistant.api import AsyncAssistant
-from assistant.backends.base import Backend, ChatRequest, ChatResponse
+from assistant.backends.base import Backend, ChatRequest, ChatResponse, WrapperBackend
 from assistant.backends.budget import Budget, BudgetedBackend, Estimate, Ledger, PriceTable
 from assistant.backends.cache import CachingBackend, ResponseCache
 from assistant.batch._inputs import BatchInput, read_inputs
-from assistant.batch.files import Progress, ResultsFile
 from assistant.batch._tasks import TASKS, BriefItem, Task, TaskInput, get_task, plan
+from assistant.batch.files import Progress, ResultsFile
 from assistant.core.driver import PlannedCall
 from assistant.errors import (
     AssistantError,
@@ -68,10 +68,12 @@ __all__ = [
     "BatchRunner",
     "BatchSummary",
     "BriefItem",
+    "ConcurrencyGate",
     "FileState",
     "RecordError",
     "Task",
     "TaskInput",
+    "UsageMeter",
     "arun_batch",
     "estimate",
     "get_task",
@@ -184,19 +186,13 @@ class BatchSummary(BaseModel):
 # --------------------------------------------------------------------------- backend layers
 
 
-class _Gate:
-    """At most `limit` requests in flight through this backend."""
+class ConcurrencyGate(WrapperBackend):
+    """At most `limit` requests in flight (async) through this backend."""
 
     def __init__(self, inner: Backend, limit: int) -> None:
-        self.inner = inner
-        self.name: str = inner.name
-        self.model: str = inner.model
-        self.base_url: str | None = inner.base_url
+        super().__init__(inner)
         self._limit = limit
         self._gate: asyncio.Semaphore | None = None
-
-    def complete(self, request: ChatRequest) -> ChatResponse:
-        return self.inner.complete(request)
 
     async def acomplete(self, request: ChatRequest) -> ChatResponse:
         if self._gate is None:
@@ -204,35 +200,24 @@ class _Gate:
         async with self._gate:
             return await self.inner.acomplete(request)
 
-    def count_tokens(self, text: str) -> int:
-        return self.inner.count_tokens(text)
 
-
-class _Meter:
-    """Counts one article's calls and tokens, including calls of a failed article."""
+class UsageMeter(WrapperBackend):
+    """Counts calls and tokens through this backend in `usage` (one article's, in the
+    runner, including the calls of a failed article)."""
 
     def __init__(self, inner: Backend) -> None:
-        self.inner = inner
-        self.name: str = inner.name
-        self.model: str = inner.model
-        self.base_url: str | None = inner.base_url
+        super().__init__(inner)
         self.usage = Usage()
 
-    def _count(self, response: ChatResponse) -> ChatResponse:
-        self.usage.calls += 1
-        self.usage.cached_calls += int(response.cached)
-        self.usage.prompt_tokens += response.prompt_tokens
-        self.usage.completion_tokens += response.completion_tokens
+    def complete(self, request: ChatRequest) -> ChatResponse:
+        response = self.inner.complete(request)
+        self.usage.add(response)
         return response
 
-    def complete(self, request: ChatRequest) -> ChatResponse:
-        return self._count(self.inner.complete(request))
-
     async def acomplete(self, request: ChatRequest) -> ChatResponse:
-        return self._count(await self.inner.acomplete(request))
-
-    def count_tokens(self, text: str) -> int:
-        return self.inner.count_tokens(text)
+        response = await self.inner.acomplete(request)
+        self.usage.add(response)
+        return response
 
 
 # --------------------------------------------------------------------------- runner
@@ -325,7 +310,7 @@ class BatchRunner:
             self.progress.update(record.status)
 
     async def _process(self, item: BatchInput) -> BatchRecord:
-        meter = _Meter(self.backend)
+        meter = UsageMeter(self.backend)
         started = time.perf_counter()
 
         def prov() -> Provenance:
@@ -469,7 +454,7 @@ async def arun_batch(source: str | Path, out: str | Path, *, backend: Backend,
         # live endpoints.
         participant = getattr(backend, "participant", None)
         if participant is None:
-            stack = _Gate(stack, concurrency)
+            stack = ConcurrencyGate(stack, concurrency)
         else:
             concurrency = max(1, len(pending))
         if cache is not None:

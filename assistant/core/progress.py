@@ -12,7 +12,7 @@ import threading
 import time
 from typing import TextIO
 
-from assistant.backends.base import Backend, ChatRequest, ChatResponse
+from assistant.backends.base import Backend, ChatRequest, ChatResponse, WrapperBackend
 
 _SPIN = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 # Template name -> stage shown; `article` and `reask` are shared parts, not stages.
@@ -140,13 +140,12 @@ class Progress:
             self.enabled = False
 
 
-class Watched:
+class Watched(WrapperBackend):
     """A backend that tells a `Progress` about each model call before sending it."""
 
     def __init__(self, inner: Backend, progress: Progress) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.progress = progress
-        self.name, self.model, self.base_url = inner.name, inner.model, inner.base_url
 
     def complete(self, request: ChatRequest) -> ChatResponse:
         self.progress.call(request)
@@ -155,12 +154,6 @@ class Watched:
     async def acomplete(self, request: ChatRequest) -> ChatResponse:
         self.progress.call(request)
         return await self.inner.acomplete(request)
-
-    def count_tokens(self, text: str) -> int:
-        return self.inner.count_tokens(text)
-
-    def __getattr__(self, name: str) -> object:  # token_count_exact, load, ... of the inner one
-        return getattr(self.inner, name)
 
 
 def watch(backend: Backend, progress: Progress) -> Backend:

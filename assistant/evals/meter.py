@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from assistant.backends.base import Backend, ChatRequest, ChatResponse
+from assistant.backends.base import Backend, ChatRequest, ChatResponse, WrapperBackend
 from assistant.evals.scorers import CallStat, response_valid
 
 
-class Meter:
+class Meter(WrapperBackend):
     """Wraps a backend; `calls` holds the `CallStat`s since the last `reset()`."""
 
     def __init__(self, inner: Backend) -> None:
-        self.inner = inner
-        self.name: str = inner.name
-        self.model: str = inner.model
-        self.base_url: str | None = inner.base_url
+        super().__init__(inner)
         self.calls: list[CallStat] = []
 
     def reset(self) -> list[CallStat]:
@@ -33,6 +30,3 @@ class Meter:
 
     async def acomplete(self, request: ChatRequest) -> ChatResponse:
         return self._note(request, await self.inner.acomplete(request))
-
-    def count_tokens(self, text: str) -> int:
-        return self.inner.count_tokens(text)
