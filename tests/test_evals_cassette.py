@@ -16,7 +16,6 @@ from assistant.evals.cassette import (
     CassetteBackend,
     CassetteMiss,
     Exchange,
-    RecordedResponse,
     explain_miss,
 )
 from assistant.text.intake import document_from_text
@@ -107,7 +106,7 @@ def test_explain_miss_lists_parameters_inputs_and_unknown_items() -> None:
                      messages=[f"{m.role}:{_sha(m.content)}" for m in old.messages],
                      schema_name="ClaimsDraft", schema_hash=_sha(json.dumps({"type": "object"}, sort_keys=True)),
                      params={"temperature": 0.0, "max_tokens": 900, "seed": 0},
-                     response=RecordedResponse(text="{}"))
+                     response=ChatResponse(text="{}"))
     assert explain_miss(request("article one", max_tokens=700), "x", [entry]) == ["max_tokens changed (900 -> 700)"]
     assert explain_miss(request("article two"), "x", [entry]) == [
         "message 2 (user) differs with the same templates: the article, a variable or an earlier answer changed"]
@@ -184,6 +183,35 @@ async def test_async_replay(tmp_path: Path, doc) -> None:  # type: ignore[no-unt
     rec = CassetteBackend(fake, tmp_path / "d.json", "record")
     assert (await rec.acomplete(request)).text == "{}"
     assert rec.recorded == 1
+
+
+def test_the_cassette_keeps_the_response_whole(tmp_path: Path) -> None:
+    """Log-probabilities survive a recording; `cached` is never written, nor empty logprobs."""
+    from assistant.backends.base import TokenLogprob
+
+    answered = ChatResponse(text="Yes", finish_reason="stop", prompt_tokens=9, completion_tokens=1,
+                            model="fake-model", latency_s=0.12345, cached=True,
+                            logprobs=[TokenLogprob(token="Yes", logprob=-0.1, top={"No": -2.4})])
+    request = ChatRequest(messages=[Message(role="user", content="supported?")], top_logprobs=5)
+    path = tmp_path / "c.json"
+    rec = CassetteBackend(FakeBackend([answered, "plain"]), path, "record")
+    rec.begin_item("x")
+    rec.complete(request)
+    rec.complete(ChatRequest(messages=[Message(role="user", content="other")]))
+    rec.end_item()
+    written = [e["response"] for e in json.loads(path.read_text())["exchanges"]]
+    assert "cached" not in written[0] and "cached" not in written[1]
+    assert "logprobs" in written[0] and "logprobs" not in written[1]
+    replay = CassetteBackend(None, path, "replay")
+    replay.begin_item("x")
+    assert replay.complete(request) == answered.model_copy(update={"cached": False, "latency_s": 0.123})
+
+
+def test_the_committed_cassette_reads_and_writes_back_unchanged() -> None:
+    from assistant.evals.cassette import CassetteFile, default_path
+
+    text = default_path("fixtures").read_text(encoding="utf-8")
+    assert CassetteFile.model_validate_json(text).model_dump_json(indent=1) + "\n" == text
 
 
 def test_signal_method_is_recorded_and_a_mismatch_is_refused(tmp_path: Path, doc,  # type: ignore[no-untyped-def]

@@ -26,9 +26,9 @@ import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_serializer
 
 from assistant.backends.base import Backend, ChatRequest, ChatResponse
 from assistant.errors import BackendError, UserError
@@ -60,15 +60,6 @@ def _templates(prompt: str) -> dict[str, str]:
     return out
 
 
-class RecordedResponse(BaseModel):
-    text: str = Field(description="Completion text exactly as the model returned it.")
-    finish_reason: str | None = Field(None, description="stop, length, ...")
-    prompt_tokens: int = Field(0, description="Prompt tokens.")
-    completion_tokens: int = Field(0, description="Completion tokens.")
-    model: str = Field("", description="Model that answered.")
-    latency_s: float = Field(0.0, description="Wall time of the live request.")
-
-
 class Exchange(BaseModel):
     """One recorded request/response pair and the parts of its key."""
 
@@ -80,7 +71,17 @@ class Exchange(BaseModel):
     schema_name: str = Field(description="Output schema name.")
     schema_hash: str = Field(description="sha256 of the JSON schema, 12 hex digits.")
     params: dict[str, float | int | None] = Field(description="temperature, max_tokens, seed.")
-    response: RecordedResponse = Field(description="What the model answered.")
+    response: ChatResponse = Field(description="What the model answered, as it answered "
+                                               "(latency rounded to ms).")
+
+    @field_serializer("response")
+    def _dump_response(self, response: ChatResponse) -> dict[str, Any]:
+        # A cassette answer is never a cached one, and most carry no log-probabilities:
+        # neither is written then, so entries read as they did before they were kept whole.
+        data = response.model_dump(exclude={"cached"})
+        if data["logprobs"] is None:
+            del data["logprobs"]
+        return data
 
 
 class CassetteFile(BaseModel):
@@ -282,10 +283,8 @@ class CassetteBackend:
             item=self._item, seq=self._seq, key=key, prompt=request.prompt,
             messages=_message_hashes(request), schema_name=request.schema_name,
             schema_hash=_schema_hash(request), params=_params(request),
-            response=RecordedResponse(text=response.text, finish_reason=response.finish_reason,
-                                      prompt_tokens=response.prompt_tokens,
-                                      completion_tokens=response.completion_tokens,
-                                      model=response.model, latency_s=round(response.latency_s, 3)))
+            response=response.model_copy(update={"cached": False,
+                                                  "latency_s": round(response.latency_s, 3)}))
         self._seq += 1
         self._by_key[key] = entry
         if self.mode != "replay":
@@ -303,10 +302,7 @@ class CassetteBackend:
 
     @staticmethod
     def _response(entry: Exchange) -> ChatResponse:
-        r = entry.response
-        return ChatResponse(text=r.text, finish_reason=r.finish_reason, prompt_tokens=r.prompt_tokens,
-                            completion_tokens=r.completion_tokens, model=r.model,
-                            latency_s=r.latency_s, cached=False)
+        return entry.response.model_copy()  # callers may change theirs; the entry stays
 
     def _miss(self, request: ChatRequest, key: str) -> CassetteMiss:
         candidates = [e for e in self.file.exchanges if e.item == self._item]
