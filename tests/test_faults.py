@@ -11,10 +11,12 @@ from typing import Any
 
 import pytest
 from openai_server import EmptyChoices, Fault, InvalidJSON, OpenAIServer, Raw, Reply
+from tenacity import retry_if_exception, stop_after_attempt, wait_none
 
 from assistant import Assistant
 from assistant.backends.base import ChatRequest, Message
 from assistant.backends.openai_compat import OpenAIBackend
+from assistant.backends.retry import RetryPolicy
 from assistant.cli import main
 from assistant.core.settings import Settings
 from assistant.errors import (
@@ -100,6 +102,39 @@ def test_a_permanent_status_is_sent_once() -> None:
             backend.complete(request())
         assert len(server.completions) == 1
     assert error_class(info.value) == "permanent" and info.value.unreachable
+
+
+def test_an_injected_policy_replaces_the_default_resending() -> None:
+    never = RetryPolicy(stop=stop_after_attempt(1))
+    with OpenAIServer() as server:
+        server.enqueue(EmptyChoices(), Reply("too late"))
+        with OpenAIBackend("m", server.url, api_key=KEY, max_retries=3, retry=never) as backend, \
+                pytest.raises(AnswerError):
+            backend.complete(request())
+        assert len(server.completions) == 1, "the default would have sent it again"
+
+
+async def test_an_injected_policy_decides_which_errors_are_sent_again() -> None:
+    """Through `get_backend`, async: a policy that also re-sends a 404, three times at most."""
+    from assistant.backends import get_backend
+
+    seen: list[int] = []
+    not_found = retry_if_exception(lambda e: isinstance(e, BackendError) and e.status_code == 404)
+    policy = RetryPolicy(stop=stop_after_attempt(3), wait=wait_none(), retry=not_found)
+    with OpenAIServer() as server:
+        server.enqueue(Fault(404), Fault(404), Reply("found"))
+        backend = get_backend("openai", model="m", base_url=server.url, api_key=KEY,
+                              max_retries=0, retry=policy)
+        try:
+            assert (await backend.acomplete(request())).text == "found"
+            seen.append(len(server.completions))
+            server.enqueue(Fault(404), Fault(404), Fault(404), Reply("never asked"))
+            with pytest.raises(BackendError) as info:
+                await backend.acomplete(request())
+            seen.append(len(server.completions))
+        finally:
+            await backend.aclose()  # type: ignore[attr-defined]
+    assert seen == [3, 6] and info.value.status_code == 404
 
 
 def test_empty_choices_no_longer_fails_an_article() -> None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from assistant.backends.base import Backend, ChatRequest, ChatResponse, Message
+from assistant.backends.base import Backend, ChatRequest, ChatResponse, Message, WrapperBackend
 from assistant.backends.fake import FakeBackend
+from assistant.backends.retry import RetryPolicy
 from assistant.errors import MissingDependencyError, UserError
 
 BACKENDS = ("openai", "embedded", "fake")
@@ -20,12 +21,14 @@ def default_backend_name() -> str:
 
 def get_backend(name: str | None = None, *, model: str | None = None, base_url: str | None = None,
                 api_key: str | None = None, timeout: float | None = None,
-                max_retries: int | None = None, **kwargs: Any) -> Backend:
+                max_retries: int | None = None, retry: RetryPolicy | None = None,
+                **kwargs: Any) -> Backend:
     """The backend `name` (default: `default_backend_name()`).
 
     `timeout` (seconds per attempt) and `max_retries` apply to the network backend; None
-    takes `$ASSISTANT_TIMEOUT` / `$ASSISTANT_MAX_RETRIES`, else the defaults. The embedded
-    model runs in-process and has neither.
+    takes `$ASSISTANT_TIMEOUT` / `$ASSISTANT_MAX_RETRIES`, else the defaults. `retry`, a
+    `RetryPolicy`, replaces its default re-sending of answer faults (see
+    `assistant.backends.retry`). The embedded model runs in-process and has none of them.
     """
     name = name or default_backend_name()
     if name == "openai":
@@ -33,6 +36,8 @@ def get_backend(name: str | None = None, *, model: str | None = None, base_url: 
             kwargs["timeout"] = timeout
         if max_retries is not None:
             kwargs["max_retries"] = max_retries
+        if retry is not None:
+            kwargs["retry"] = retry
         try:
             from assistant.backends.openai_compat import OpenAIBackend
         except ImportError as exc:  # pragma: no cover - openai is a core dependency
@@ -49,4 +54,4 @@ def get_backend(name: str | None = None, *, model: str | None = None, base_url: 
 
 
 __all__ = ["BACKENDS", "Backend", "ChatRequest", "ChatResponse", "FakeBackend", "Message",
-           "default_backend_name", "get_backend"]
+           "RetryPolicy", "WrapperBackend", "default_backend_name", "get_backend"]

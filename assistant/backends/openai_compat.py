@@ -3,8 +3,9 @@
 The only module that imports `openai`; the registry imports it lazily. Transport retries are
 the SDK's own (`max_retries`, honouring Retry-After); nothing here retries them again. A 200
 whose body is no usable completion (no choices, not JSON, not a completion) is an answer
-fault (`AnswerError`), which the SDK does not retry: it is re-sent here, up to `max_retries`
-times. The two sets of errors are disjoint, so no error is retried by two layers.
+fault (`AnswerError`), which the SDK does not retry: it is re-sent here by the backend's
+`RetryPolicy` (`assistant.backends.retry`; by default up to `max_retries` times). The two
+sets of errors are disjoint, so no error is retried by two layers.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import openai
 from openai.types.chat import ChatCompletion
 
 from assistant.backends.base import ChatRequest, ChatResponse, TokenLogprob
+from assistant.backends.retry import RetryPolicy
 from assistant.core.settings import check_max_retries, check_timeout, env_max_retries, env_timeout
 from assistant.core.tokens import count_tokens
 from assistant.errors import AnswerError, BackendError, UserError
@@ -40,8 +42,6 @@ OPENAI_URL = "https://api.openai.com/v1"
 DUMMY_KEY = "sk-no-key"
 _SHORT_BODY = 200
 _MAX_BODY = 4000
-# Waits before re-sending after an answer fault: short, the server did answer.
-_ANSWER_BACKOFF_S = (0.1, 0.3, 1.0, 2.0)
 
 # Keywords OpenAI's strict mode rejects ("'default' is not permitted", ...). Dropping them
 # only loosens the constraint sent to the model; callers still validate the output.
@@ -174,6 +174,9 @@ class OpenAIBackend:
     timeout or retry count is a `UserError` here, before any request. The key is kept
     private: it is absent from `repr()`, error messages and error bodies.
 
+    `retry` (a `RetryPolicy`) says when a request is sent again after an error the SDK
+    does not retry itself; the default re-sends answer faults up to `max_retries` times.
+
     Clients are created on first use: one sync, one async. Close with `close()` / `with`,
     or `await aclose()` / `async with` after async use, so no connection is left open.
     Pooled connections belong to an event loop: a backend used under several loops (repeated
@@ -185,7 +188,8 @@ class OpenAIBackend:
 
     def __init__(self, model: str | None = None, base_url: str | None = None,
                  api_key: str | None = None, *, structured_mode: str = "auto",
-                 timeout: float | None = None, max_retries: int | None = None) -> None:
+                 timeout: float | None = None, max_retries: int | None = None,
+                 retry: RetryPolicy | None = None) -> None:
         model = model or os.environ.get("ASSISTANT_MODEL") or os.environ.get("OPENAI_MODEL")
         if not model:
             raise UserError("openai backend: no model given; pass model= or set ASSISTANT_MODEL")
@@ -203,6 +207,8 @@ class OpenAIBackend:
         self.timeout: float = check_timeout(timeout) if timeout is not None else env_timeout()
         self.max_retries: int = check_max_retries(max_retries) if max_retries is not None \
             else env_max_retries()
+        self.retry: RetryPolicy = retry if retry is not None else \
+            RetryPolicy.answer_faults(self.max_retries)
         self._lock = threading.Lock()
         self._client: openai.OpenAI | None = None
         self._aclient: openai.AsyncOpenAI | None = None
@@ -224,55 +230,35 @@ class OpenAIBackend:
     # -- Backend protocol -----------------------------------------------------------------
     def complete(self, request: ChatRequest) -> ChatResponse:
         params = self._params(request)
-        for attempt in range(self.max_retries + 1):
-            start = time.perf_counter()
-            outcome: ChatResponse | BackendError
-            try:
-                completion = self._sync_client().chat.completions.create(**params)
-            except (openai.OpenAIError, json.JSONDecodeError) as exc:
-                outcome = self._error(exc)
-            else:
-                outcome = self._outcome(completion, start)
-            if isinstance(outcome, ChatResponse):
-                return outcome
-            if not self._resend(outcome, attempt):
-                # Raised outside the except block so no __context__ keeps the SDK's
-                # exception, whose text may quote the key; ours is scrubbed.
-                raise outcome
-            time.sleep(_answer_backoff(attempt))
-        raise AssertionError("unreachable")  # pragma: no cover
+        result: ChatResponse = self.retry.retrying()(self._send, params)
+        return result
 
     async def acomplete(self, request: ChatRequest) -> ChatResponse:
         params = self._params(request)
-        for attempt in range(self.max_retries + 1):
-            start = time.perf_counter()
-            outcome: ChatResponse | BackendError
-            try:
-                completion = await self._async_client().chat.completions.create(**params)
-            except (openai.OpenAIError, json.JSONDecodeError) as exc:
-                outcome = self._error(exc)
-            else:
-                outcome = self._outcome(completion, start)
-            if isinstance(outcome, ChatResponse):
-                return outcome
-            if not self._resend(outcome, attempt):
-                raise outcome
-            await asyncio.sleep(_answer_backoff(attempt))
-        raise AssertionError("unreachable")  # pragma: no cover
+        result: ChatResponse = await self.retry.aretrying()(self._asend, params)
+        return result
 
-    def _outcome(self, completion: Any, start: float) -> ChatResponse | BackendError:
+    def _send(self, params: dict[str, Any]) -> ChatResponse:
+        start = time.perf_counter()
         try:
+            completion = self._sync_client().chat.completions.create(**params)
+        except (openai.OpenAIError, json.JSONDecodeError) as exc:
+            error = self._error(exc)
+        else:
             return self._response(completion, time.perf_counter() - start)
-        except BackendError as exc:
-            return exc
+        # Raised outside the except block so no __context__ keeps the SDK's exception,
+        # whose text may quote the key; ours is scrubbed.
+        raise error
 
-    def _resend(self, error: BackendError, attempt: int) -> bool:
-        """Send again after an answer fault; transport faults were the SDK's to retry."""
-        if error.fault != "answer" or attempt >= self.max_retries:
-            return False
-        log.info("openai backend: %s; sending again (%d of %d)", error, attempt + 1,
-                 self.max_retries)
-        return True
+    async def _asend(self, params: dict[str, Any]) -> ChatResponse:
+        start = time.perf_counter()
+        try:
+            completion = await self._async_client().chat.completions.create(**params)
+        except (openai.OpenAIError, json.JSONDecodeError) as exc:
+            error = self._error(exc)
+        else:
+            return self._response(completion, time.perf_counter() - start)
+        raise error
 
     def count_tokens(self, text: str) -> int:
         return count_tokens(text, self.model).tokens
@@ -436,10 +422,6 @@ def _running_loop() -> asyncio.AbstractEventLoop | None:
         return asyncio.get_running_loop()
     except RuntimeError:
         return None
-
-
-def _answer_backoff(attempt: int) -> float:
-    return _ANSWER_BACKOFF_S[min(attempt, len(_ANSWER_BACKOFF_S) - 1)]
 
 
 def _retries_taken(exc: Exception) -> int:

@@ -245,20 +245,18 @@ def _retrying(spec: CallSpec) -> dict[str, Any]:
 def call_structured(backend: Backend, spec: CallSpec) -> Structured[Any]:
     ex: _Exchange[Any] = _Exchange(spec)
     try:
-        for attempt in Retrying(**_retrying(spec)):
-            with attempt:
-                return ex.accept(backend.complete(ex.request()))
+        return Retrying(**_retrying(spec))(lambda: ex.accept(backend.complete(ex.request())))
     except _AttemptFailed:
         raise ex.error() from None
-    raise AssertionError("unreachable")  # pragma: no cover
 
 
 async def acall_structured(backend: Backend, spec: CallSpec) -> Structured[Any]:
     ex: _Exchange[Any] = _Exchange(spec)
+
+    async def attempt() -> Structured[Any]:
+        return ex.accept(await backend.acomplete(ex.request()))
+
     try:
-        async for attempt in AsyncRetrying(**_retrying(spec)):
-            with attempt:
-                return ex.accept(await backend.acomplete(ex.request()))
+        return await AsyncRetrying(**_retrying(spec))(attempt)
     except _AttemptFailed:
         raise ex.error() from None
-    raise AssertionError("unreachable")  # pragma: no cover
