@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from assistant.briefing import Briefing, BriefProgress
 
 R = TypeVar("R")
+T = TypeVar("T")
 
 # A Document, a file (pathlib.Path), or the article's text (str): see `as_document`.
 Article = Document | str | Path
@@ -102,68 +103,52 @@ class _Base:
     # Each public operation is built here as one composed step and its provenance; the
     # subclasses only drive it (`run` or `await arun`). The steps' notes join provenance.
 
-    def _summarize(self, article: Article, **meta: Any) -> _Operation[Summary]:
-        doc = _article(article, **meta)
+    def _operation(self, doc: Document, inner: Step[Noted[T]],
+                   finish: Callable[[T, Provenance], R]) -> _Operation[R]:
+        """`inner` driven to its value, its notes into the run's provenance, then `finish`."""
         prov = self._prov(doc)
 
-        def step() -> Step[Summary]:
-            summary = yield from analysis.summarize_step(doc, self.options, self._count)
-            prov.notes += summary.notes
-            return summary.value.model_copy(update={"provenance": prov})
+        def step() -> Step[R]:
+            got = yield from inner
+            prov.notes += got.notes
+            return finish(got.value, prov)
 
         return _Operation(step(), prov)
+
+    def _summarize(self, article: Article, **meta: Any) -> _Operation[Summary]:
+        doc = _article(article, **meta)
+        return self._operation(doc, analysis.summarize_step(doc, self.options, self._count),
+                               lambda summary, prov: summary.model_copy(update={"provenance": prov}))
 
     def _extract_claims(self, article: Article, **meta: Any) -> _Operation[ClaimList]:
         doc = _article(article, **meta)
-        prov = self._prov(doc)
-
-        def step() -> Step[ClaimList]:
-            claims = yield from analysis.claims_step(doc, self.options, self._count,
-                                                     model=self.backend.model)
-            prov.notes += claims.notes
-            return ClaimList(claims=claims.value, provenance=prov)
-
-        return _Operation(step(), prov)
+        return self._operation(
+            doc, analysis.claims_step(doc, self.options, self._count, model=self.backend.model),
+            lambda claims, prov: ClaimList(claims=claims, provenance=prov))
 
     def _verification_questions(self, article: Article, claims: ClaimList | Sequence[Claim] | None,
                                 **meta: Any) -> _Operation[QuestionList]:
         doc = _article(article, **meta)
-        prov = self._prov(doc)
-
-        def step() -> Step[QuestionList]:
-            questions = yield from analysis.verification_step(
-                doc, _claims_of(claims), self.options, self._count, model=self.backend.model)
-            prov.notes += questions.notes
-            return QuestionList(questions=questions.value, provenance=prov)
-
-        return _Operation(step(), prov)
+        return self._operation(
+            doc, analysis.verification_step(doc, _claims_of(claims), self.options, self._count,
+                                            model=self.backend.model),
+            lambda questions, prov: QuestionList(questions=questions, provenance=prov))
 
     def _analyze(self, article: Article, **meta: Any) -> _Operation[Analysis]:
         doc = _article(article, **meta)
-        prov = self._prov(doc)
-
-        def step() -> Step[Analysis]:
-            parts = yield from analysis.analyze_step(doc, self.options, self._count,
-                                                     model=self.backend.model)
-            prov.notes += parts.notes
-            return Analysis(document=DocumentInfo.of(doc), summary=parts.value.summary,
-                            claims=parts.value.claims, questions=parts.value.questions, provenance=prov)
-
-        return _Operation(step(), prov)
+        return self._operation(
+            doc, analysis.analyze_step(doc, self.options, self._count, model=self.backend.model),
+            lambda parts, prov: Analysis(document=DocumentInfo.of(doc), summary=parts.summary,
+                                         claims=parts.claims, questions=parts.questions,
+                                         provenance=prov))
 
     def _check_summary(self, article: Article, summary_text: str, use_model: bool,
                        **meta: Any) -> _Operation[FaithfulnessReport]:
         doc = _article(article, **meta)
-        prov = self._prov(doc)
-
-        def step() -> Step[FaithfulnessReport]:
-            report = yield from faithfulness_step(doc, summary_text, self.options,
-                                                  self._count, use_model=use_model,
-                                                  model=self.backend.model)
-            prov.notes += report.notes
-            return report.value.model_copy(update={"provenance": prov})
-
-        return _Operation(step(), prov)
+        return self._operation(
+            doc, faithfulness_step(doc, summary_text, self.options, self._count,
+                                   use_model=use_model, model=self.backend.model),
+            lambda report, prov: report.model_copy(update={"provenance": prov}))
 
     def _fact_check(self, article_or_claims: Article | ClaimList | Sequence[Claim | str],
                     evidence: Sequence[EvidenceInput] | EvidenceInput | EvidenceSet, cove: bool,
@@ -212,8 +197,6 @@ def _claims_of(claims: ClaimList | Sequence[Claim] | None) -> list[Claim] | None
     if claims is None:
         return None
     return list(claims.claims if isinstance(claims, ClaimList) else claims)
-
-
 
 
 class Assistant(_Base):
