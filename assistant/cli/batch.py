@@ -24,6 +24,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from assistant.cli.common import add_backend
+
 EXIT_OK, EXIT_SOME_ERRORS, EXIT_USAGE, EXIT_STOPPED, EXIT_INTERRUPTED = 0, 1, 2, 4, 130
 _MODES = ("auto", "json_schema", "json_object_schema", "json_object", "none")
 
@@ -52,17 +54,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--max-chars", type=int, default=300_000, help="refuse longer articles")
     p.add_argument("--no-progress", action="store_true", help="no progress line on stderr")
 
-    g = p.add_argument_group("model")
-    g.add_argument("--backend", choices=["openai", "embedded"],
-                   help="default: openai when OPENAI_API_KEY/OPENAI_BASE_URL/ASSISTANT_BASE_URL "
-                        "is set, else embedded")
-    g.add_argument("--model", help="model name (openai) or GGUF path (embedded)")
-    g.add_argument("--base-url", help="OpenAI-compatible endpoint (default $ASSISTANT_BASE_URL)")
-    g.add_argument("--timeout", metavar="SECONDS",
-                   help="seconds per HTTP attempt (default $ASSISTANT_TIMEOUT or 120)")
-    g.add_argument("--max-retries", metavar="N",
-                   help="re-sends per call after a transport or answer fault, honouring "
-                        "Retry-After (default $ASSISTANT_MAX_RETRIES or 3)")
+    g = add_backend(p, quiet=False)
     g.add_argument("--structured-mode", choices=_MODES,
                    help="how the output schema is sent (default $ASSISTANT_STRUCTURED_MODE "
                         "or auto)")

@@ -25,10 +25,14 @@ def parse_date(value: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"not an ISO date (YYYY-MM-DD): {value!r}") from None
 
 
-def add_backend(p: argparse.ArgumentParser) -> None:
+def add_backend(p: argparse.ArgumentParser, *, quiet: bool = True) -> argparse._ArgumentGroup:
+    """The model options (`--backend`, `--model`, `--base-url`, `--timeout`,
+    `--max-retries`) as a group the caller may extend, plus `-q/--quiet` unless the
+    command has a progress switch of its own (`quiet=False`)."""
     g = p.add_argument_group("model")
     g.add_argument("--backend", choices=["openai", "embedded"],
-                   help="default: openai when OPENAI_API_KEY/OPENAI_BASE_URL is set, else embedded")
+                   help="default: openai when OPENAI_API_KEY/OPENAI_BASE_URL/ASSISTANT_BASE_URL "
+                        "is set, else embedded")
     g.add_argument("--model", help="model name (openai) or GGUF path (embedded)")
     g.add_argument("--base-url", help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1")
     g.add_argument("--timeout", metavar="SECONDS",
@@ -36,8 +40,10 @@ def add_backend(p: argparse.ArgumentParser) -> None:
     g.add_argument("--max-retries", metavar="N",
                    help="re-sends per call after a transport or answer fault, honouring "
                         "Retry-After (default $ASSISTANT_MAX_RETRIES or 3)")
-    p.add_argument("-q", "--quiet", action="store_true",
-                   help="no progress display on stderr (it is shown only on a terminal)")
+    if quiet:
+        p.add_argument("-q", "--quiet", action="store_true",
+                       help="no progress display on stderr (it is shown only on a terminal)")
+    return g
 
 
 def add_article(p: argparse.ArgumentParser) -> None:
