@@ -49,7 +49,7 @@ from assistant.backends.cache import CachingBackend, ResponseCache  # noqa: E402
 from assistant.backends.openai_compat import OpenAIBackend  # noqa: E402
 from assistant.batch import TASKS, Task, TaskInput, run_batch  # noqa: E402
 from assistant.batch.runner import ConcurrencyGate, UsageMeter  # noqa: E402
-from assistant.core.structured import CallSpec, _Exchange, call_structured  # noqa: E402
+from assistant.core.structured import CallSpec, call_structured, first_request  # noqa: E402
 from assistant.schemas import SummaryDraft  # noqa: E402
 from assistant.steps.analysis import prefix_values  # noqa: E402
 from assistant.text.intake import document_from_text  # noqa: E402
@@ -77,7 +77,7 @@ def overhead(n: int) -> list[tuple[str, float, float]]:
     doc = document_from_text(text)
     spec = CallSpec("summarize", {**prefix_values(doc, doc.sentences), "max_points": 6},
                     SummaryDraft, max_attempts=1)
-    request = _Exchange(spec).request()
+    request = first_request(spec)
     body = {"messages": [m.model_dump() for m in request.messages]}
     answer = draft_responder(body)
     rows = []

@@ -178,7 +178,6 @@ KNOWN_PRIVATE_IMPORTS = {
     "tests/test_evals_runner.py:250 imports assistant.evals.runner ['_verdict']",
     "tests/test_grounding.py:87 imports assistant.steps.analysis ['_w_ok']",
     "tests/test_structured.py:15 imports assistant.steps.analysis ['_claims_check']",
-    "benchmarks/bench_batch.py:52 imports assistant.core.structured ['_Exchange']",
 }
 
 

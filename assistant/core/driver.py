@@ -30,12 +30,11 @@ from assistant.core.structured import (
     Probability,
     ProbeSpec,
     Structured,
-    _Exchange,
-    _Probe,
     acall_probe,
     acall_structured,
     call_probe,
     call_structured,
+    first_request,
 )
 from assistant.errors import BackendError, OutputValidationError
 from assistant.schemas import Provenance, Usage
@@ -139,10 +138,10 @@ class Planner(WrapperBackend):
 
     def answer(self, spec: Spec) -> Any:
         if isinstance(spec, ProbeSpec):
-            self.calls.append(PlannedCall(_Probe(spec).request(), 1))
+            self.calls.append(PlannedCall(first_request(spec), 1))
             return Probability(p=0.5, method="label", answer="", usage=Usage(), attempts=1,
                                prompts=[], latency_s=0.0)
-        self.calls.append(PlannedCall(_Exchange(spec).request(), spec.max_attempts))
+        self.calls.append(PlannedCall(first_request(spec), spec.max_attempts))
         value = spec.stand_in() if spec.stand_in is not None else blank(spec.output)
         return Structured(value=value, usage=Usage(), attempts=1, prompts=[], latency_s=0.0)
 

@@ -99,6 +99,11 @@ def parse_output(text: str, output: type[T]) -> tuple[T | None, list[ValidationI
         ]
 
 
+def _prompt_key(refs: list[PromptRef]) -> str:
+    """The request's prompt label: every template it renders, by name and content hash."""
+    return "+".join(f"{r.name}@{r.hash}" for r in refs)
+
+
 class _Exchange(Generic[T]):
     """The state of one structured call across its attempts (I/O-free)."""
 
@@ -118,7 +123,7 @@ class _Exchange(Generic[T]):
     def request(self) -> ChatRequest:
         return ChatRequest(messages=self.messages, json_schema=self.schema,
                            schema_name=self.spec.output.__name__,
-                           prompt="+".join(f"{r.name}@{r.hash}" for r in self.refs), **self.params)
+                           prompt=_prompt_key(self.refs), **self.params)
 
     def accept(self, response: ChatResponse) -> Structured[T]:
         self.usage.add(response)
@@ -216,7 +221,7 @@ class _Probe:
 
     def request(self) -> ChatRequest:
         return ChatRequest(messages=self.messages, top_logprobs=self.spec.top_logprobs,
-                           prompt="+".join(f"{r.name}@{r.hash}" for r in self.refs), **self.params)
+                           prompt=_prompt_key(self.refs), **self.params)
 
     def accept(self, response: ChatResponse) -> Probability:
         p, method, answer = read_probability(response, self.spec.answers)
@@ -225,6 +230,12 @@ class _Probe:
         return Probability(p=p, method=method, answer=answer,  # type: ignore[arg-type]
                            usage=usage, attempts=1, prompts=self.refs,
                            latency_s=time.perf_counter() - self.started)
+
+
+def first_request(spec: CallSpec | ProbeSpec) -> ChatRequest:
+    """The request a spec's first attempt sends (re-asks add to it): what planning,
+    estimates and benchmarks count, built by the same code that sends it."""
+    return (_Probe(spec) if isinstance(spec, ProbeSpec) else _Exchange(spec)).request()
 
 
 def call_probe(backend: Backend, spec: ProbeSpec) -> Probability:
