@@ -247,10 +247,10 @@ def test_fact_check_suite_runs_each_claim_against_its_evidence() -> None:
 def test_verdict_mapping(task: str, report: dict[str, object], expected: int | None) -> None:
     from types import SimpleNamespace
 
-    from assistant.evals.runner import _verdict
+    from assistant.evals.runner import verdict_of
 
     verdicts = [SimpleNamespace(**v) for v in report.pop("verdicts", [])]  # type: ignore[attr-defined]
-    assert _verdict(SimpleNamespace(**report, verdicts=verdicts), task)[0] == expected
+    assert verdict_of(SimpleNamespace(**report, verdicts=verdicts), task)[0] == expected
 
 
 def test_select_filters_samples_and_limits() -> None:

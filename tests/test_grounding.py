@@ -84,7 +84,7 @@ def test_anchor_keeps_good_citations_and_repairs_bad_ones(doc) -> None:  # type:
     assert anchor("Completely unrelated football transfer news", doc, ["S1"])[0] == []
 
 
-from assistant.steps.analysis import _w_ok, speaker_conflict  # noqa: E402
+from assistant.steps.analysis import five_w_answer_ok, speaker_conflict  # noqa: E402
 
 SPEAKERS = {"S13": "Vladimir Putin", "S22": "Washington", "S6": "John Kirby"}
 
@@ -104,9 +104,9 @@ def test_speaker_conflict(text: str, cited: list[str], expected: str | None) -> 
 
 def test_five_w_answers_must_be_stated(doc) -> None:  # type: ignore[no-untyped-def]
     s1, s2 = doc.sentence("S1"), doc.sentence("S2")
-    assert _w_ok("who", "John Kirby", [s1])
-    assert not _w_ok("who", "the spokesman", [s1])            # no name
-    assert not _w_ok("where", "Ukraine", [s1])                 # not in the cited sentence
-    assert _w_ok("where", "Ukraine", [s2])
-    assert not _w_ok("when", "Ukraine reported a cyberattack", [s2])  # not a time
-    assert not _w_ok("who", "John Kirby", [])
+    assert five_w_answer_ok("who", "John Kirby", [s1])
+    assert not five_w_answer_ok("who", "the spokesman", [s1])            # no name
+    assert not five_w_answer_ok("where", "Ukraine", [s1])                 # not in the cited sentence
+    assert five_w_answer_ok("where", "Ukraine", [s2])
+    assert not five_w_answer_ok("when", "Ukraine reported a cyberattack", [s2])  # not a time
+    assert not five_w_answer_ok("who", "John Kirby", [])

@@ -172,20 +172,9 @@ def test_private_modules_and_names_stay_inside_their_subpackage() -> None:
     assert violations(all_edges(), outside=False) == []
 
 
-# Known, still to be mended (issue 12): these tests reach private helpers. Any new private
-# import from tests, benchmarks or scripts fails the test below.
-KNOWN_PRIVATE_IMPORTS = {
-    "tests/test_evals_runner.py:250 imports assistant.evals.runner ['_verdict']",
-    "tests/test_grounding.py:87 imports assistant.steps.analysis ['_w_ok']",
-    "tests/test_structured.py:15 imports assistant.steps.analysis ['_claims_check']",
-}
-
-
 def test_tests_benchmarks_and_scripts_import_public_names_only() -> None:
     present = tuple(f for f in OUTSIDE if (ROOT / f).is_dir())
-    found = {v.split(":")[0] + " " + v.split(" ", 1)[1] for v in violations(all_edges(present), outside=True)}
-    known = {v.split(":")[0] + " " + v.split(" ", 1)[1] for v in KNOWN_PRIVATE_IMPORTS}
-    assert found - known == set()
+    assert violations(all_edges(present), outside=True) == []
 
 
 # --------------------------------------------------------------------------- the checker

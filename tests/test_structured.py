@@ -12,7 +12,7 @@ from assistant.backends.fake import FakeBackend
 from assistant.core.structured import CallSpec, acall_structured, call_structured, parse_output
 from assistant.errors import BackendError, OutputValidationError, TruncatedOutputError
 from assistant.schemas import ClaimsDraft
-from assistant.steps.analysis import _claims_check, prefix_values
+from assistant.steps.analysis import claims_check, prefix_values
 from assistant.text.intake import document_from_text
 
 TEXT = ("Mayor Ana Ruiz said the city will spend $4 million on repairs.\n\n"
@@ -33,7 +33,7 @@ def claim(id_: int = 1, **kw: Any) -> dict[str, Any]:
 
 def spec(doc: Any, attempts: int = 3) -> CallSpec:
     values = {**prefix_values(doc, doc.sentences), "candidates": "[1] ...\n[2] ..."}
-    return CallSpec("claims", values, ClaimsDraft, _claims_check(doc, {1, 2}), attempts)
+    return CallSpec("claims", values, ClaimsDraft, claims_check(doc, {1, 2}), attempts)
 
 
 def test_valid_first_answer(doc: Any) -> None:

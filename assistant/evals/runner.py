@@ -107,7 +107,7 @@ _POSITIVE = frozenset({"supported", "supports", "consistent"})
 _NEGATIVE = frozenset({"not_supported", "refuted", "refutes", "inconsistent"})
 
 
-def _verdict(report: Any, task: str) -> tuple[int | None, str]:
+def verdict_of(report: Any, task: str) -> tuple[int | None, str]:
     """1 (consistent / supported), 0 (not), or None (not enough evidence, conflicting)."""
     if task == "check_summary":
         value = getattr(report, "label", None)
@@ -129,7 +129,7 @@ def _check(assistant: Assistant, item: PairItem, task: str,
         report = assistant.check_summary(premise, item.hypothesis)
     else:
         report = assistant.fact_check([item.hypothesis], evidence=[premise])
-    prediction, why = _verdict(report, task)
+    prediction, why = verdict_of(report, task)
     for ref in getattr(getattr(report, "provenance", None), "prompts", None) or []:
         refs.setdefault((ref.name, ref.hash), ref)
     dumped = report.model_dump(mode="json", exclude={"provenance"}) if isinstance(report, BaseModel) \

@@ -143,7 +143,7 @@ _WHEN = re.compile(r"\d|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|mon
                    r"spring|summer|autumn|fall|winter)", re.I)
 
 
-def _w_ok(name: str, text: str, cited: Sequence[Sentence]) -> bool:
+def five_w_answer_ok(name: str, text: str, cited: Sequence[Sentence]) -> bool:
     """A 5W answer must be short and stated by its sentences: `when` names a time, `who`
     and `where` a name that occurs in the cited sentences."""
     source = " ".join(s.text for s in cited)
@@ -190,7 +190,7 @@ def _summary_check(doc: Document, chunk: Sequence[Sentence], opts: Options,
         fixed: dict[str, Any] = {"key_points": kept}
         for name in ("who", "when", "where", "why"):
             w = getattr(draft, name)
-            if w is not None and not _w_ok(name, w.text, [doc.sentence(n) for n in w.ids if n in allowed]):
+            if w is not None and not five_w_answer_ok(name, w.text, [doc.sentence(n) for n in w.ids if n in allowed]):
                 notes.append(f"{name} dropped: not stated by its sentences: {w.text!r}")
                 fixed[name] = None
         return Findings(issues, notes, draft.model_copy(update=fixed))
@@ -300,7 +300,7 @@ def _candidate_line(doc: Document, s: sig.SentenceSignals) -> str:
     return f"[{sentence.index}] {sentence.text}{hint}"
 
 
-def _claims_check(doc: Document, allowed: set[int]) -> Callable[[Any], Findings]:
+def claims_check(doc: Document, allowed: set[int]) -> Callable[[Any], Findings]:
     def check(draft: ClaimsDraft) -> Findings:
         issues = []
         for i, c in enumerate(draft.claims):
@@ -380,7 +380,7 @@ def claims_step(doc: Document, opts: Options, count: TokenCounter,
             specs.append(CallSpec(
                 "claims", {**prefix_values(doc, chunk),
                            "candidates": "\n".join(_candidate_line(doc, c) for c in mine)},
-                ClaimsDraft, _claims_check(doc, allowed), opts.max_attempts,
+                ClaimsDraft, claims_check(doc, allowed), opts.max_attempts,
                 prompts_dir=opts.prompts_dir, stand_in=_all_checkworthy(sorted(allowed))))
     try:
         results: list[Structured[ClaimsDraft]] = yield specs
