@@ -19,6 +19,7 @@ import enum
 import time
 import types
 from collections.abc import Callable, Coroutine, Generator, Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Annotated, Any, Generic, Literal, TypeVar, Union, get_args, get_origin
 
@@ -216,9 +217,26 @@ class _Loop(Generic[R]):
         self._resume(lambda: self.step.throw(exc))
 
 
+def parallel_slots(backend: Backend) -> int:
+    """How many requests `backend` decodes at once: its `n_parallel` (the embedded
+    model's sequences in one context; wrappers pass the attribute through), else 1."""
+    slots = getattr(backend, "n_parallel", 1)
+    return slots if isinstance(slots, int) and slots > 1 else 1
+
+
 def _call_many(backend: Backend, specs: Sequence[Spec]) -> list[Any]:
-    """The sync driver's answer to a step that yields several specs at once."""
-    return [_call(backend, s) for s in specs]
+    """The sync driver's answer to a step that yields several specs at once: independent
+    calls, run from up to `parallel_slots(backend)` threads so a backend that decodes
+    several sequences together (the embedded model) does; in order, one at a time,
+    otherwise. Results keep the specs' order; the first failure (in that order) raises
+    after every call has finished."""
+    workers = min(parallel_slots(backend), len(specs))
+    if workers <= 1:
+        return [_call(backend, s) for s in specs]
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="assistant-call") as pool:
+        futures = [pool.submit(_call, backend, s) for s in specs]
+        wait(futures)
+    return [f.result() for f in futures]
 
 
 def _dispatch(backend: Backend, request: Spec | Sequence[Spec]) -> Any:

@@ -16,8 +16,7 @@ from assistant.backends.base import Backend, ChatRequest, ChatResponse, WrapperB
 
 _SPIN = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 # Template name -> stage shown; `article` and `reask` are shared parts, not stages.
-STAGE_NAMES = {"summarize": "summary", "summary_reduce": "summary (merging chunks)",
-               "claims": "claims", "questions": "verification questions",
+STAGE_NAMES = {"read": "reading the article",
                "faithfulness": "checking the summary", "verdict": "verdicts",
                "cove_plan": "verification plan", "cove_answer": "model's own answers",
                "cove_compare": "comparing answers"}

@@ -1,11 +1,11 @@
 """Prompt templates: files in `prompts/` with TOML front matter and role sections.
 
     +++
-    name = "summarize"
+    name = "faithfulness"
     version = "1"
     description = "..."
     input_variables = ["n_points"]
-    output_schema = "SummaryDraft"
+    output_schema = "FaithDraft"
     prefix = "article"            # optional: messages of another template come first
     markers = ["BEGIN X", "END X"] # optional: delimiter lines no value may reproduce
     [parameters]

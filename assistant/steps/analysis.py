@@ -1,55 +1,53 @@
-"""The three analysis steps over one article: summary, claims, verification questions.
+"""The analysis of one article: one short "read" call per chunk, the rest by code.
 
-Each step is a generator (see `pipeline`): it yields model calls and turns the model's
-compact drafts into grounded public models. The model cites sentence numbers; code
-re-anchors weak citations, derives every quote and offset, and falls back to the
-article's own words where a model rewrite adds what the article does not say.
+The model reads each chunk once (`prompts/read.prompt`, fixed instructions before the
+article so a prefix cache carries them across articles) and answers with a `ReadDraft`:
+a headline of a few words and sentence numbers, the main points and the check-worthy
+facts, a few dozen tokens. Code builds everything else from those numbers and the
+article's own text:
+
+    headline     the model's, when every content word is in the article and it does not
+                 swap who says what; else the article's title, else its lead sentence
+    key points   the cited sentences (3 to `max_points`, topped up by the transparent
+                 importance score when the model cites fewer), quotes and offsets by code
+    5W           who (speaker or named actor), what (the first key point), when (a date
+                 the key sentences state), where (a place they name), why (a causal
+                 clause), each citing its sentence, each only where the article states it
+    claims       the transparent check-worthiness ranking (`text.signals`), the model's
+                 pick as one vote, calibrated where a profile applies
+    questions    `steps.questions.code_questions`, built from each claim and checked
+
+A chunk whose answer never validates falls back to code alone (noted), so `analyze`
+always makes one call per chunk and at most `max_attempts` per chunk.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from assistant import calibration
 from assistant.core.driver import Noted, Step
 from assistant.core.structured import CallSpec, Findings, Structured
-from assistant.errors import OutputValidationError, ValidationIssue
+from assistant.errors import OutputValidationError
 from assistant.schemas import (
     Claim,
-    ClaimDraft,
-    ClaimsDraft,
-    ClaimType,
     Document,
     FiveW,
     KeyPoint,
-    QuestionDraft,
-    QuestionsDraft,
-    ReduceDraft,
+    ReadDraft,
     Sentence,
     Summary,
-    SummaryDraft,
-    VerificationMethod,
     VerificationQuestion,
     WField,
 )
 from assistant.steps.options import Options as Options  # the public name `analysis.Options` stays
-from assistant.steps.questions import (
-    code_questions,
-    question_kind,
-    question_problems,
-    who_could_answer,
-)
+from assistant.steps.questions import code_questions, format_date
 from assistant.text import signals as sig
-from assistant.text.attribution import has_attribution_cue
 from assistant.text.dates import resolve_relative_dates
 from assistant.text.grounding import (
-    SentenceIndex,
-    anchor,
-    locate_quote,
-    normalize,
     sentence_quote,
     support,
     unsupported_terms,
@@ -89,10 +87,6 @@ def prefix_values(doc: Document, sentences: Sequence[Sentence]) -> dict[str, Any
         "published": doc.published.isoformat() if doc.published else "unknown",
         "sentences": numbered(sentences),
     }
-
-
-def _ids_out_of_range(ids: Sequence[int], allowed: set[int]) -> list[int]:
-    return [i for i in ids if i not in allowed]
 
 
 # --------------------------------------------------------------------------- summary
@@ -157,45 +151,132 @@ def five_w_answer_ok(name: str, text: str, cited: Sequence[Sentence]) -> bool:
     return True
 
 
-def _summary_check(doc: Document, chunk: Sequence[Sentence], opts: Options,
-                   speakers: dict[str, str]) -> Callable[[Any], Findings]:
-    allowed = {s.index for s in chunk}
-    index = SentenceIndex(chunk)
 
-    def check(draft: SummaryDraft) -> Findings:
-        issues: list[ValidationIssue] = []
+
+# --------------------------------------------------------------------------- the read call
+
+HEADLINE_WORDS = 12
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What the read calls said about an article, checked: sentence numbers that exist,
+    each once, and the headline only when the article supports it (else None). `answered`
+    is False when no chunk's answer validated (code alone decides then)."""
+
+    headline: str | None = None
+    main: list[int] = field(default_factory=list)
+    check: list[int] = field(default_factory=list)
+    answered: bool = False
+
+
+def _headline_problem(text: str, doc: Document, cited: Sequence[int],
+                      speakers: dict[str, str]) -> str | None:
+    if not text.strip():
+        return "empty"
+    if len(text.split()) > HEADLINE_WORDS:
+        return f"longer than {HEADLINE_WORDS} words"
+    if bad := unsupported_terms(text, doc):
+        return f"mentions {', '.join(map(repr, bad))}, which the article does not contain"
+    if who := speaker_conflict(text, [f"S{n}" for n in cited], speakers):
+        return f"the sentences it rests on are {who}'s, but it attributes them otherwise"
+    return None
+
+
+def _read_check(doc: Document, chunk: Sequence[Sentence],
+                speakers: dict[str, str]) -> Callable[[Any], Findings]:
+    """Keep what is usable rather than re-ask: a second call would double the cost of the
+    one call `analyze` makes, and code covers whatever is dropped."""
+    allowed = {s.index for s in chunk}
+
+    def check(draft: ReadDraft) -> Findings:
         notes: list[str] = []
-        for field in ("headline", "tldr"):
-            if bad := unsupported_terms(getattr(draft, field), doc):
-                issues.append(ValidationIssue(field, f"mentions {', '.join(map(repr, bad))}, "
-                                                     "which the article does not contain"))
-        kept = []
-        for i, kp in enumerate(draft.key_points):
-            cited = [f"S{n}" for n in kp.ids if n in allowed]
-            ids, score = anchor(kp.text, doc, cited, index=index, threshold=opts.analysis.support_threshold)
-            if ids and (who := speaker_conflict(kp.text, ids, speakers)):
-                notes.append(f"key point {i + 1} dropped: cites {', '.join(ids)}, whose speaker "
-                             f"is {who}, but attributes it otherwise: {kp.text!r}")
-            elif ids and not unsupported_terms(kp.text, doc):
-                if ids != cited:
-                    notes.append(f"key point {i + 1}: re-anchored {kp.ids} -> {ids}")
-                kept.append(kp.model_copy(update={"ids": [int(x[1:]) for x in ids]}))
-            else:
-                notes.append(f"key point {i + 1} dropped: not supported by the article "
-                             f"(best support {score:.2f}): {kp.text!r}")
-        if len(kept) < min(3, len(chunk)):
-            issues.append(ValidationIssue("key_points", f"only {len(kept)} key point(s) are "
-                          "supported by the sentences they cite; give at least 3, each citing "
-                          "the sentence numbers that state it"))
-        fixed: dict[str, Any] = {"key_points": kept}
-        for name in ("who", "when", "where", "why"):
-            w = getattr(draft, name)
-            if w is not None and not five_w_answer_ok(name, w.text, [doc.sentence(n) for n in w.ids if n in allowed]):
-                notes.append(f"{name} dropped: not stated by its sentences: {w.text!r}")
-                fixed[name] = None
-        return Findings(issues, notes, draft.model_copy(update=fixed))
+        fixed: dict[str, Any] = {}
+        for name in ("main", "check"):
+            ids = getattr(draft, name)
+            kept = [n for n in dict.fromkeys(ids) if n in allowed]
+            if dropped := [n for n in ids if n not in allowed]:
+                notes.append(f"read: {name} cites sentence(s) {dropped} outside "
+                             f"{chunk[0].index}-{chunk[-1].index}; dropped")
+            fixed[name] = kept
+        if problem := _headline_problem(draft.headline, doc, fixed["main"][:3], speakers):
+            notes.append(f"read: headline {draft.headline!r} not used: {problem}")
+            fixed["headline"] = ""
+        return Findings(notes=notes, value=draft.model_copy(update=fixed))
 
     return check
+
+
+def read_step(doc: Document, opts: Options, count: TokenCounter,
+              signals: Sequence[sig.SentenceSignals] | None = None) -> Step[Noted[Reading]]:
+    """One read call per chunk, all chunks at once (they decode as parallel sequences).
+    `signals` are the article's sentence signals, when the caller has them already."""
+    if not doc.sentences:
+        return Noted(Reading(), [])
+    chunks = chunk_sentences(doc, opts.chunk_tokens, count)
+    signals = signals if signals is not None else sig.analyze_sentences(doc)
+    speakers = {s.sentence_id: s.attribution.speaker for s in signals if s.attribution.speaker}
+    specs = [CallSpec("read", prefix_values(doc, c), ReadDraft, _read_check(doc, c, speakers),
+                      opts.max_attempts, prompts_dir=opts.prompts_dir) for c in chunks]
+    try:
+        results: list[Structured[ReadDraft]] = yield specs
+    except OutputValidationError as exc:
+        if not opts.fallback:
+            raise
+        return Noted(Reading(), [*exc.notes, f"read: {exc}; the analysis is built by code alone"])
+    notes = [n for r in results for n in r.notes]
+    drafts = [r.value for r in results]
+    if len(drafts) > 1:
+        notes.append(f"read {len(drafts)} chunks in parallel")
+    # Main points: each chunk's best first, then their seconds, ... (a long article's
+    # later chunks are not crowded out by the first one's list).
+    main: list[int] = []
+    for rank in range(max((len(d.main) for d in drafts), default=0)):
+        main += [d.main[rank] for d in drafts if rank < len(d.main)]
+    return Noted(Reading(headline=drafts[0].headline or None, main=main,
+                         check=[n for d in drafts for n in d.check], answered=True), notes)
+
+
+# --------------------------------------------------------------------------- summary
+
+MIN_POINTS = 3
+LEAD_WEIGHT = 0.4  # importance = (1 - LEAD_WEIGHT) * check-worthiness + LEAD_WEIGHT * lead
+
+
+def importance(s: sig.SentenceSignals, position: int) -> float:
+    """The transparent importance of a body sentence, for topping up key points: its
+    check-worthiness score blended with a lead bonus, 1 / (1 + position / 4), where
+    `position` counts body sentences from 0 (news puts the main facts first)."""
+    return round((1 - LEAD_WEIGHT) * s.checkworthiness + LEAD_WEIGHT / (1 + position / 4), 4)
+
+
+def _body(doc: Document, signals: Sequence[sig.SentenceSignals]) -> list[sig.SentenceSignals]:
+    title = (doc.title or "").strip()
+    return [s for s in signals if not s.is_boilerplate and not s.features.is_question
+            and doc.sentence(s.sentence_id).text.strip() != title]
+
+
+def key_point_ids(doc: Document, signals: Sequence[sig.SentenceSignals], reading: Reading,
+                  max_points: int) -> tuple[list[int], list[str]]:
+    """Sentence numbers of the key points, most important first: the model's picks that
+    are body sentences, topped up to `MIN_POINTS` (more when the model gave none) by
+    `importance`, at most `max_points`. With notes on what was dropped or added."""
+    body = _body(doc, signals)
+    number = {s.sentence_id: doc.sentence(s.sentence_id).index for s in body}
+    eligible = set(number.values())
+    notes: list[str] = []
+    picks = [n for n in reading.main if n in eligible][:max_points]
+    if skipped := [n for n in reading.main if n not in eligible]:
+        notes.append(f"key points: sentence(s) {skipped} skipped (title, heading or boilerplate)")
+    want = min(len(body), max_points, MIN_POINTS if picks else max(MIN_POINTS, max_points - 1))
+    if len(picks) < want:
+        ranked = sorted(((importance(s, i), number[s.sentence_id]) for i, s in enumerate(body)),
+                        key=lambda x: (-x[0], x[1]))
+        extra = [n for _, n in ranked if n not in picks][: want - len(picks)]
+        notes.append(f"key points: {len(picks)} from the model, {len(extra)} added by importance "
+                     f"({', '.join(f'S{n}' for n in extra)})")
+        picks += extra
+    return picks, notes
 
 
 def _key_point(doc: Document, text: str, ids: Sequence[int]) -> KeyPoint:
@@ -205,139 +286,96 @@ def _key_point(doc: Document, text: str, ids: Sequence[int]) -> KeyPoint:
                     support=round(support(text, [q.text for q in quotes]), 3))
 
 
-def _five_w(draft: SummaryDraft, what: str, what_ids: list[str]) -> FiveW:
-    def w(d: Any) -> WField | None:
-        return WField(text=d.text, sentence_ids=[f"S{n}" for n in d.ids]) if d else None
-
-    return FiveW(who=w(draft.who), what=WField(text=what, sentence_ids=what_ids) if what else None,
-                 when=w(draft.when), where=w(draft.where), why=w(draft.why))
+_WHO_LABELS = ("PERSON", "ORG", "NAME")
+_WHERE_LABELS = ("GPE", "LOC", "FAC")
+_WHY = re.compile(r"\b(?:because(?: of)?|due to|in order to|so as to|in response to|aimed at|"
+                  r"in an attempt to|as a result of|in retaliation for)\b\s+", re.I)
 
 
-def summarize_step(doc: Document, opts: Options, count: TokenCounter) -> Step[Noted[Summary]]:
-    notes: list[str] = []
-    chunks = chunk_sentences(doc, opts.chunk_tokens, count)
-    speakers = {s.sentence_id: s.attribution.speaker for s in sig.analyze_sentences(doc)
-                if s.attribution.speaker}
-    specs = [CallSpec("summarize", {**prefix_values(doc, c), "max_points": opts.analysis.max_points},
-                      SummaryDraft, _summary_check(doc, c, opts, speakers), opts.max_attempts,
-                      prompts_dir=opts.prompts_dir) for c in chunks]
-    try:
-        results: list[Structured[SummaryDraft]] = yield specs
-    except OutputValidationError as exc:
-        if not opts.fallback:
-            raise
-        notes += [*exc.notes, f"summary: {exc}; fell back to an extractive summary"]
-        return Noted(extractive_summary(doc, opts), notes)
-    notes += [n for r in results for n in r.notes]
-    drafts = [r.value for r in results]
-    points = [kp for d in drafts for kp in d.key_points]
-    headline, tldr = drafts[0].headline, drafts[0].tldr
-    if len(drafts) > 1:
-        notes.append(f"map-reduce over {len(drafts)} chunks")
-        listing = "\n".join(f"{i + 1}. {kp.text}" for i, kp in enumerate(points))
+def _short(text: str, words: int = 10) -> str:
+    return " ".join(text.split()[:words]).rstrip(" ,;:.")
 
-        def check_reduce(d: ReduceDraft) -> Findings:
-            issues = [ValidationIssue(f, f"mentions {', '.join(map(repr, bad))}, which the "
-                                         "article does not contain")
-                      for f in ("headline", "tldr") if (bad := unsupported_terms(getattr(d, f), doc))]
-            if bad_ids := _ids_out_of_range(d.keep, set(range(1, len(points) + 1))):
-                issues.append(ValidationIssue("keep", f"no such point(s): {bad_ids}"))
-            return Findings(issues)
 
-        try:
-            reduced: Structured[ReduceDraft] = yield CallSpec(
-                "summary_reduce", {"title": doc.title or "(none)", "points": listing,
-                                   "max_points": opts.analysis.max_points},
-                ReduceDraft, check_reduce, opts.max_attempts, prompts_dir=opts.prompts_dir)
-        except OutputValidationError as exc:
-            if not opts.fallback:
-                raise
-            notes += [*exc.notes, f"summary reduce: {exc}; kept the first chunk's headline"]
-        else:
-            headline, tldr = reduced.value.headline, reduced.value.tldr
-            order = list(dict.fromkeys(reduced.value.keep))
-            points = [points[i - 1] for i in order] + [p for i, p in enumerate(points, 1) if i not in order]
-    seen: set[str] = set()
-    unique = []
-    for p in points:
-        if (key := normalize(p.text)) not in seen:
-            seen.add(key)
-            unique.append(p)
-    points = unique
-    points = points[: opts.analysis.max_points]
-    tldr_ids, _ = anchor(tldr, doc, [], threshold=0.0)
-    key_points = [_key_point(doc, kp.text, kp.ids) for kp in points]
-    what = key_points[0] if key_points else None
+def five_w(doc: Document, signals: Sequence[sig.SentenceSignals], ids: Sequence[int]) -> FiveW:
+    """Who/what/when/where/why from the key sentences `ids` (most important first), each
+    citing the sentence that states it and held to `five_w_answer_ok`; None where the
+    key sentences do not state it."""
+    by_id = {s.sentence_id: s for s in signals}
+    cited = [doc.sentence(n) for n in ids]
+
+    def first(pick: Callable[[Sentence, sig.SentenceSignals], list[str]], name: str) -> WField | None:
+        for sentence in cited:
+            for text in pick(sentence, by_id[sentence.id]):
+                if text and five_w_answer_ok(name, text, [sentence]):
+                    resolved = dates.get((sentence.id, text)) if name == "when" else None
+                    return WField(text=f"{text} ({resolved})" if resolved else text,
+                                  sentence_ids=[sentence.id])
+        return None
+
+    def who(_: Sentence, s: sig.SentenceSignals) -> list[str]:
+        named = s.attribution.speaker and s.features.speaker_kind == "named"
+        first_ = [s.attribution.speaker] if named and s.attribution.speaker else []
+        return first_ + [e.text for e in s.entities if e.label in _WHO_LABELS]
+
+    # A relative date is shown with its calendar date: "This Friday (14 January 2022)".
+    dates = {(sentence.id, d.expression): format_date(d.resolved).split(" ", 1)[1]
+             for sentence in cited for d in resolve_relative_dates(doc, sentence)
+             if d.resolved not in d.expression}
+
+    def when(sentence: Sentence, s: sig.SentenceSignals) -> list[str]:
+        out = [d.expression for d in resolve_relative_dates(doc, sentence)]
+        return out + [e.text for e in s.entities if e.label == "DATE"]
+
+    def where(_: Sentence, s: sig.SentenceSignals) -> list[str]:
+        return [e.text for e in s.entities if e.label in _WHERE_LABELS]
+
+    def why(sentence: Sentence, _: sig.SentenceSignals) -> list[str]:
+        m = _WHY.search(sentence.text)
+        return [_short(sentence.text[m.start():])] if m else []
+
+    what = WField(text=cited[0].text, sentence_ids=[cited[0].id]) if cited else None
+    return FiveW(who=first(who, "who"), what=what, when=first(when, "when"),
+                 where=first(where, "where"), why=first(why, "why"))
+
+
+def lead_sentence(doc: Document) -> Sentence | None:
+    """The first body sentence of some length: the news lead."""
+    body = [s for s in doc.sentences if s.text != doc.title] or doc.sentences
+    return next((s for s in body if len(s.text) > 60), body[0] if body else None)
+
+
+def summary_from(doc: Document, reading: Reading, opts: Options,
+                 signals: Sequence[sig.SentenceSignals] | None = None) -> Noted[Summary]:
+    """The summary code builds from a reading (an empty `Reading()` gives the extractive one)."""
+    signals = list(signals) if signals is not None else sig.analyze_sentences(doc)
+    ids, notes = key_point_ids(doc, signals, reading, min(opts.analysis.max_points, 8))
+    key_points = [_key_point(doc, doc.sentence(n).text, [n]) for n in ids]
+    lead = lead_sentence(doc)
+    headline = reading.headline
+    if headline is None:
+        headline = doc.title or (lead.text if lead else "")
+        if reading.answered:
+            notes.append("headline: the article's own " + ("title" if doc.title else "lead sentence"))
+    tldr_ids = sorted(ids[:2])
+    tldr = " ".join(doc.sentence(n).text for n in tldr_ids) or (lead.text if lead else "")
     return Noted(Summary(headline=headline, tldr=tldr,
-                   tldr_sentence_ids=sorted({s for kp in key_points[:3] for s in kp.sentence_ids}
-                                            | set(tldr_ids), key=lambda s: int(s[1:])),
-                   key_points=key_points,
-                   five_w=_five_w(drafts[0], what.text if what else "",
-                                  what.sentence_ids if what else [])), notes)
+                         tldr_sentence_ids=[f"S{n}" for n in tldr_ids] or ([lead.id] if lead else []),
+                         key_points=key_points, five_w=five_w(doc, signals, ids)), notes)
 
 
 def extractive_summary(doc: Document, opts: Options) -> Summary:
-    """The article's own most informative sentences, when the model's summary fails."""
-    picks = sig.rank_claim_candidates(sig.analyze_sentences(doc), k=opts.analysis.max_points)
-    points = [_key_point(doc, doc.sentence(p.sentence_id).text, [doc.sentence(p.sentence_id).index])
-              for p in picks]
-    body = [s for s in doc.sentences if s.text != doc.title] or doc.sentences
-    lead = next((s for s in body if len(s.text) > 60), body[0] if body else None)
-    return Summary(headline=doc.title or (lead.text[:100] if lead else ""),
-                   tldr=lead.text if lead else "", tldr_sentence_ids=[lead.id] if lead else [],
-                   key_points=points)
+    """The summary code alone builds: the article's most important sentences."""
+    return summary_from(doc, Reading(), opts).value
+
+
+def summarize_step(doc: Document, opts: Options, count: TokenCounter) -> Step[Noted[Summary]]:
+    signals = sig.analyze_sentences(doc)
+    reading = yield from read_step(doc, opts, count, signals)
+    summary = summary_from(doc, reading.value, opts, signals)
+    return Noted(summary.value, reading.notes + summary.notes)
 
 
 # --------------------------------------------------------------------------- claims
-
-
-def _candidate_line(doc: Document, s: sig.SentenceSignals) -> str:
-    sentence = doc.sentence(s.sentence_id)
-    extras = [f"{d.expression} = {d.resolved}" for d in resolve_relative_dates(doc, sentence)]
-    if s.attribution.speaker:
-        extras.append(f"speaker: {s.attribution.speaker}")
-    hint = f" ({'; '.join(extras)})" if extras else ""
-    return f"[{sentence.index}] {sentence.text}{hint}"
-
-
-def claims_check(doc: Document, allowed: set[int]) -> Callable[[Any], Findings]:
-    def check(draft: ClaimsDraft) -> Findings:
-        issues = []
-        for i, c in enumerate(draft.claims):
-            if c.id not in allowed:
-                issues.append(ValidationIssue(f"claims.{i}.id", f"sentence {c.id} is not one of the "
-                                              f"listed sentences ({', '.join(map(str, sorted(allowed)))})"))
-            elif c.quote and locate_quote(doc, c.quote, [c.id]) is None:
-                issues.append(ValidationIssue(f"claims.{i}.quote", f"{c.quote!r} is not in sentence {c.id}"))
-        return Findings(issues)
-
-    return check
-
-
-_NEEDS = {
-    ClaimType.statistic: lambda f: bool(f.numbers),
-    ClaimType.attributed_statement: lambda f: bool(f.attribution.speaker or f.attribution.verb),
-}
-
-
-def _merge_type(model_type: ClaimType, s: sig.SentenceSignals) -> ClaimType:
-    # The small model labels whole articles with one type ("statistic", "causal"), so the
-    # sentence's own features decide; the model's label only fills in where they find
-    # nothing specific, and only if the features allow it.
-    if s.claim_type != ClaimType.other:
-        return s.claim_type
-    need = _NEEDS.get(model_type)
-    return s.claim_type if need is not None and not need(s) else model_type
-
-
-def _claim_text(doc: Document, text: str, sentence: Sentence, extra: list[str],
-                threshold: float) -> str | None:
-    limit = ClaimDraft.model_fields["claim"].metadata[0].max_length
-    if len(text) >= limit - 5 or unsupported_terms(text, doc, extra):
-        return None  # at the length cap the model was cut off mid-sentence
-    if {ch for ch in text if ord(ch) > 0x24F} - set(doc.text):
-        return None  # characters of a script the article does not use
-    return text if support(text, [sentence.text, *extra]) >= threshold else None
 
 
 def _calibrated_reason(transparent: str, cal: calibration.CalibratedScore) -> str:
@@ -347,193 +385,79 @@ def _calibrated_reason(transparent: str, cal: calibration.CalibratedScore) -> st
             f"{moved or 'average sentence'}; transparent: {transparent}")
 
 
-def _all_checkworthy(ids: list[int]) -> Callable[[], ClaimsDraft]:
-    """Planning's answer: every candidate voted check-worthy, the most claims (and so
-    questions and verdict calls) a run can keep."""
-    return lambda: ClaimsDraft.model_construct(claims=[ClaimDraft.model_construct(
-        id=i, claim="", type=ClaimType.other, speaker=None, checkworthy=True, quote=None)
-        for i in ids])
+MODEL_VOTE = 0.25  # the model's pick's weight beside the transparent score
 
 
-def claims_step(doc: Document, opts: Options, count: TokenCounter,
-                model: str | None = None) -> Step[Noted[list[Claim]]]:
+def claims_from(doc: Document, reading: Reading, opts: Options, model: str | None = None,
+                signals: Sequence[sig.SentenceSignals] | None = None) -> Noted[list[Claim]]:
     """Claims on the sentences the transparent score ranks highest.
 
-    The candidates and the check-worthiness cut (`min_check_worthiness`) still come from
-    the transparent score and the model's vote: they decide what the prompts contain. The
-    reported `check_worthiness` is the calibrated probability for `model` (profile
-    lookup in `assistant.calibration`), when a profile applies.
+    The candidates come from the transparent score; when the model answered, its pick is
+    one vote (`MODEL_VOTE`): check-worthiness = 0.75 x score + 0.25 x picked, and the cut
+    `min_check_worthiness` applies to that. The reported `check_worthiness` is the
+    calibrated probability for `model` (profile lookup in `assistant.calibration`), when
+    a profile applies. Claim text, speaker, dates and quotes come from the sentence.
     """
-    signals = sig.analyze_sentences(doc)
+    signals = list(signals) if signals is not None else sig.analyze_sentences(doc)
     calibrated = calibration.checkworthiness_scores(doc, signals, model=model, directory=opts.profiles_dir)
-    by_id = {s.sentence_id: s for s in signals}
     candidates = sig.rank_claim_candidates(signals, k=opts.analysis.max_claims)
-    if not candidates:
-        return Noted([], [])
-    notes: list[str] = []
-    specs = []
-    for chunk in chunk_sentences(doc, opts.chunk_tokens, count):
-        ids = {s.id for s in chunk}
-        mine = [c for c in candidates if c.sentence_id in ids]
-        if mine:
-            allowed = {doc.sentence(c.sentence_id).index for c in mine}
-            specs.append(CallSpec(
-                "claims", {**prefix_values(doc, chunk),
-                           "candidates": "\n".join(_candidate_line(doc, c) for c in mine)},
-                ClaimsDraft, claims_check(doc, allowed), opts.max_attempts,
-                prompts_dir=opts.prompts_dir, stand_in=_all_checkworthy(sorted(allowed))))
-    try:
-        results: list[Structured[ClaimsDraft]] = yield specs
-        draft_lists = [r.value.claims for r in results]
-        notes += [n for r in results for n in r.notes]
-    except OutputValidationError as exc:
-        if not opts.fallback:
-            raise
-        notes += [*exc.notes, f"claims: {exc}; claims taken from the article's sentences"]
-        draft_lists = []
-    drafts: dict[Any, Any] = {}
-    for claims_ in draft_lists:
-        for c in claims_:
-            drafts.setdefault(f"S{c.id}", c)
+    picked = set(reading.check)
     claims: list[Claim] = []
+    notes: list[str] = []
     for cand in candidates:
         sentence = doc.sentence(cand.sentence_id)
-        draft = drafts.get(sentence.id)
-        dates = resolve_relative_dates(doc, sentence)
-        attribution = cand.attribution.model_copy()
-        if draft and draft.speaker and not attribution.speaker and has_attribution_cue(sentence.text):
-            found = locate_quote(doc, draft.speaker, [s.id for s in doc.sentences])
-            if found is not None and draft.speaker.lower() not in {"null", "none", "unknown"}:
-                attribution.speaker = found.text
-        extra = [x for x in (attribution.speaker, attribution.role) if x]
-        extra += [d.resolved for d in dates]
-        text = _claim_text(doc, draft.claim, sentence, extra, 0.5) if draft else None
-        if text is None:
-            notes.append(f"claim for {sentence.id}: model rewrite "
-                         f"{'missing' if draft is None else 'not supported'}; using the sentence")
-            text = sentence.text
-        llm_vote = 1.0 if (draft and draft.checkworthy) else 0.0
-        worth = round(0.75 * cand.checkworthiness + 0.25 * llm_vote, 2) if draft else cand.checkworthiness
+        vote = sentence.index in picked
+        worth = cand.checkworthiness
+        if reading.answered:
+            worth = round((1 - MODEL_VOTE) * worth + MODEL_VOTE * vote, 2)
         if worth < opts.analysis.min_check_worthiness:
+            notes.append(f"claim for {sentence.id} left out: check-worthiness {worth:.2f}")
             continue
         reason = cand.checkworthiness_reason
         if cal := calibrated.get(sentence.id):
             worth, reason = cal.probability, _calibrated_reason(reason, cal)
+        if reading.answered:
+            reason += f"; model: {'check-worthy' if vote else 'not picked'}"
         quote = sentence_quote(doc, sentence.id)
-        if draft and draft.quote and (q := locate_quote(doc, draft.quote, [sentence.id])):
-            quote = q
         claims.append(Claim(
-            id=f"C{len(claims) + 1}", text=text,
-            type=_merge_type(draft.type, by_id[sentence.id]) if draft else cand.claim_type,
-            attribution=attribution, check_worthiness=worth, check_worthiness_calibrated=cal,
-            check_worthiness_reason=reason
-            + ("" if draft is None else f"; model: {'check-worthy' if draft.checkworthy else 'not check-worthy'}"),
-            sentence_ids=[sentence.id], quote=quote, quotes=[sentence_quote(doc, sentence.id)],
-            dates=dates, as_of=doc.published.isoformat() if doc.published else None))
+            id=f"C{len(claims) + 1}", text=sentence.text, type=cand.claim_type,
+            attribution=cand.attribution.model_copy(), check_worthiness=worth,
+            check_worthiness_calibrated=cal, check_worthiness_reason=reason,
+            sentence_ids=[sentence.id], quote=quote, quotes=[quote],
+            dates=resolve_relative_dates(doc, sentence),
+            as_of=doc.published.isoformat() if doc.published else None))
     return Noted(claims, notes)
+
+
+def claims_step(doc: Document, opts: Options, count: TokenCounter,
+                model: str | None = None) -> Step[Noted[list[Claim]]]:
+    signals = sig.analyze_sentences(doc)
+    reading = yield from read_step(doc, opts, count, signals)
+    claims = claims_from(doc, reading.value, opts, model=model, signals=signals)
+    return Noted(claims.value, reading.notes + claims.notes)
 
 
 # --------------------------------------------------------------------------- questions
 
-_ARTICLE_WORDS = ("the article", "this article", "the report", "the text", "this claim",
-                  "the claim", "the statement", "the sentence")
 
-
-def _questions_check(n_claims: int) -> Callable[[Any], Findings]:
-    """Drop questions that cite no listed claim or lean on the article; re-ask only when
-    no usable question is left."""
-
-    def check(draft: QuestionsDraft) -> Findings:
-        issues, kept = [], []
-        for i, q in enumerate(draft.questions):
-            if not 1 <= q.claim <= n_claims:
-                issues.append(ValidationIssue(f"questions.{i}.claim", f"there is no claim {q.claim}"))
-            elif any(w in q.question.lower() for w in _ARTICLE_WORDS):
-                issues.append(ValidationIssue(f"questions.{i}.question",
-                              "must be answerable without the article: name who, what and when "
-                              "instead of referring to 'the article' or 'the claim'"))
-            else:
-                kept.append(q)
-        if kept or not issues:
-            return Findings(notes=[f"question dropped: {i}" for i in issues],
-                            value=draft.model_copy(update={"questions": kept}))
-        return Findings(issues)
-
-    return check
-
-
-def _final_questions(claim: Claim, model: list[VerificationQuestion],
-                     ) -> tuple[list[VerificationQuestion], list[str]]:
-    """The model's questions that pass the code checks, then code-built ones for the kinds
-    (yes/no, wh, on-record) the model did not cover; at most three. With notes on what
-    was replaced."""
+def questions_for(claims: Sequence[Claim]) -> Noted[list[VerificationQuestion]]:
+    """Code-built questions per claim (yes/no, wh, on-record; at most three), each
+    passing `steps.questions.question_problems`."""
+    out: list[VerificationQuestion] = []
     notes: list[str] = []
-    kept: list[VerificationQuestion] = []
-    for q in model:
-        if problems := question_problems(q.question, claim):
-            notes.append(f"question for {claim.id} replaced by code: {'; '.join(problems)}: {q.question!r}")
-            continue
-        if claim.attribution.speaker and q.method != VerificationMethod.on_record_confirmation \
-                and claim.attribution.speaker.lower() in q.who_could_answer.lower():
-            q = q.model_copy(update={"who_could_answer": who_could_answer(claim, q.method)})
-        kept.append(q)
-    have = {question_kind(q.question) for q in kept}
-    built = [q for q in code_questions(claim) if question_kind(q.question) not in have]
-    out = (kept + built)[:3]
-    if not out:
-        notes.append(f"no question for {claim.id} passes the checks")
-    return out, notes
+    for claim in claims:
+        built = code_questions(claim)[:3]
+        if not built:
+            notes.append(f"no question for {claim.id} passes the checks")
+        out += built
+    return Noted(out, notes)
 
 
 def questions_step(doc: Document, claims: list[Claim], opts: Options,
                    count: TokenCounter) -> Step[Noted[list[VerificationQuestion]]]:
-    if not claims:
-        return Noted([], [])
-    notes: list[str] = []
-    chunks = chunk_sentences(doc, opts.chunk_tokens, count)
-    where = {s.id: i for i, c in enumerate(chunks) for s in c}
-    groups: dict[int, list[Claim]] = {}
-    for c in claims:
-        groups.setdefault(where[c.sentence_ids[0]], []).append(c)
-    specs, orders = [], []
-    for ci, group in groups.items():
-        listing = "\n".join(f"{n}. {c.text}" for n, c in enumerate(group, 1))
-        specs.append(CallSpec("questions", {**prefix_values(doc, chunks[ci]), "claims": listing},
-                              QuestionsDraft, _questions_check(len(group)), opts.max_attempts,
-                              prompts_dir=opts.prompts_dir))
-        orders.append(group)
-    try:
-        results: list[Structured[QuestionsDraft]] = yield specs
-        drafts = [r.value for r in results]
-        notes += [n for r in results for n in r.notes]
-    except OutputValidationError as exc:
-        if not opts.fallback:
-            raise
-        notes += [*exc.notes, f"questions: {exc}; questions built by code from the claims"]
-        drafts = [QuestionsDraft(questions=[]) for _ in specs]
-    out: list[VerificationQuestion] = []
-    for group, draft in zip(orders, drafts, strict=True):
-        asked: dict[str, list[VerificationQuestion]] = {}
-        limit = QuestionDraft.model_fields["question"].metadata[0].max_length
-        for q in draft.questions:
-            claim = group[q.claim - 1]
-            if len(q.question) >= limit - 5:
-                notes.append(f"question for {claim.id} dropped: cut off at the length limit")
-                continue
-            if not q.question.rstrip().endswith("?"):
-                q.question = q.question.rstrip().rstrip(".") + "?"
-            if len(asked.setdefault(claim.id, [])) < 2:
-                asked[claim.id].append(VerificationQuestion(
-                    claim_id=claim.id, question=q.question, method=q.method,
-                    who_could_answer=q.who))
-        for claim in group:
-            mine = asked.get(claim.id, [])
-            if not mine:
-                notes.append(f"no model question for {claim.id}")
-            final, replaced = _final_questions(claim, mine)
-            out += final
-            notes += replaced
-    return Noted(out, notes)
+    """`questions_for` as a step: it makes no model call."""
+    yield from ()
+    return questions_for(claims)
 
 
 # --------------------------------------------------------------------------- composed
@@ -541,7 +465,7 @@ def questions_step(doc: Document, claims: list[Claim], opts: Options,
 
 @dataclass(frozen=True)
 class AnalysisParts:
-    """What `analyze_step` returns: the three stages' results, in the order they ran."""
+    """What `analyze_step` returns: the three stages' results."""
 
     summary: Summary
     claims: list[Claim]
@@ -553,15 +477,17 @@ def verification_step(doc: Document, claims: Sequence[Claim] | None, opts: Optio
     """Questions for `claims`, or for the claims `claims_step` finds when none are given."""
     found = Noted(list(claims), []) if claims is not None else (
         yield from claims_step(doc, opts, count, model=model))
-    questions = yield from questions_step(doc, found.value, opts, count)
+    questions = questions_for(found.value)
     return Noted(questions.value, found.notes + questions.notes)
 
 
 def analyze_step(doc: Document, opts: Options, count: TokenCounter,
                  model: str | None = None) -> Step[Noted[AnalysisParts]]:
-    """Summary, claims, then questions on those claims: the calls share the article prefix."""
-    summary = yield from summarize_step(doc, opts, count)
-    claims = yield from claims_step(doc, opts, count, model=model)
-    questions = yield from questions_step(doc, claims.value, opts, count)
+    """One read call per chunk; summary, claims and questions built from it by code."""
+    signals = sig.analyze_sentences(doc)
+    reading = yield from read_step(doc, opts, count, signals)
+    summary = summary_from(doc, reading.value, opts, signals)
+    claims = claims_from(doc, reading.value, opts, model=model, signals=signals)
+    questions = questions_for(claims.value)
     return Noted(AnalysisParts(summary.value, claims.value, questions.value),
-                 summary.notes + claims.notes + questions.notes)
+                 reading.notes + summary.notes + claims.notes + questions.notes)
