@@ -29,8 +29,8 @@ from assistant import Assistant
 from assistant.backends.base import ChatRequest, ChatResponse
 from assistant.backends.embedded import EmbeddedBackend
 from assistant.core.progress import stage_of
-from assistant.text.signals import spacy_available
 from assistant.text.intake import load_document
+from assistant.text.signals import spacy_available
 
 DATA = Path(os.environ.get("ASSISTANT_EVAL_DATA") or Path(__file__).resolve().parents[2] / "shared" / "data")
 SEED = DATA / "seed" / "us-russia-ukraine-2022-01-14.txt"

@@ -55,8 +55,6 @@ __all__ = ["FAULTS", "BatchJob", "FaultServer", "draft_responder", "request_text
 FAULTS = ("429", "500", "503", "drop", "timeout", "invalid_json", "empty_choices", "schema",
           "truncated")
 _SENTENCE = re.compile(r"^\[(\d+)\] (.*)$", re.MULTILINE)
-_ARTICLE_WORDS = re.compile(r"\b(?:the|this) (?:article|report|text|claim|statement|sentence)\b",
-                            re.IGNORECASE)
 
 
 def request_text(body: Any) -> str:
@@ -72,45 +70,30 @@ def _messages(body: Any) -> list[dict[str, Any]]:
 
 def draft_responder(body: Any) -> str:
     """A well-behaved stand-in model: valid, grounded drafts for every pipeline prompt
-    (summary, reduce, claims, questions; fact-check stances always "supports", summary
-    sentences always "supported"). It reads
-    the article from the first user turn, as the pipeline sends it."""
+    (the read call: the title's first words as headline, the first body sentences as main
+    points, every third sentence check-worthy; fact-check stances always "supports",
+    summary sentences always "supported"). It reads the article from the first user
+    turn, as the pipeline sends it."""
     messages = _messages(body)
     if not messages:
         return "{}"
-    system = str(messages[0].get("content", ""))
     turn = str(messages[1].get("content", "")) if len(messages) > 1 else ""
-    if "partial summaries" in system:
-        points = re.findall(r"^(\d+)\. ", turn, re.MULTILINE)
-        title = re.search(r"^Title: (.*)$", turn, re.MULTILINE)
-        words = (title.group(1) if title else "Summary").split()[:8]
-        return json.dumps({"headline": " ".join(words), "tldr": " ".join(words),
-                           "keep": [int(p) for p in points[:3]] or [1]})
     # Per-article calls open their first user turn with the delimited article.
     article, task = split_turn(turn)
     sentences = {int(k): v for k, v in _SENTENCE.findall(article)}
     if task.startswith("EVIDENCE:"):  # fact-check stance of one evidence sentence
         return json.dumps({"stance": "supports"})
-    if "Summarise" in task:
-        keys = sorted(sentences)
-        chosen = keys[:4]
-        points = [{"text": " ".join(sentences[n].split()[:12]), "ids": [n]} for n in chosen]
-        lead = " ".join(sentences[keys[0]].split()[:10]) if keys else "News"
-        return json.dumps({"headline": lead[:100], "tldr": lead[:400], "key_points": points,
-                           "who": None, "when": None, "where": None, "why": None})
     if "SUMMARY SENTENCE:" in task:  # faithfulness of one summary sentence
         cited = [int(n) for n, _ in _SENTENCE.findall(task)][:1]
         return json.dumps({"changed": "", "label": "supported", "error": "none", "ids": cited})
-    if "may contain claims" in task:
-        claims = [{"id": int(n), "claim": sentences.get(int(n), text)[:150],
-                   "type": "statistic", "speaker": None, "checkworthy": True, "quote": None}
-                  for n, text in _SENTENCE.findall(task)]
-        return json.dumps({"claims": claims[:10]})
-    listed = re.findall(r"^(\d+)\. (.*)$", task, re.MULTILINE)
-    return json.dumps({"questions": [
-        {"claim": int(n), "question": f"Do public records confirm that "
-                                      f"{_ARTICLE_WORDS.sub('it', t)[:80]}?",
-         "method": "official_record", "who": "city clerk"} for n, t in listed]})
+    if "Answer with the JSON object" in task:  # the read call
+        keys = sorted(sentences)
+        title = re.search(r"^Title: (.*)$", article, re.MULTILINE)
+        words = (title.group(1) if title and title.group(1) != "(none)" else
+                 sentences[keys[0]] if keys else "News").split()[:8]
+        return json.dumps({"headline": " ".join(words)[:100], "main": keys[1:5],
+                           "check": [n for n in keys if n % 3 == 1][:10]})
+    return "{}"
 
 
 @dataclass
