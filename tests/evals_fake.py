@@ -1,16 +1,14 @@
 """A scripted model for eval tests: plausible, article-grounded answers for any article.
 
 It answers by the request's output schema (not the prompt wording), so prompt edits do
-not break it: summaries cite the first body sentences, claims copy the start of each
-listed sentence, questions ask about public records.
+not break it: the read call's headline is the first sentence's first words, its main
+points the first body sentences, two of every three sentences check-worthy.
 """
 
 from __future__ import annotations
 
 import re
 from typing import Any
-
-from articles import split_turn
 
 from assistant.backends.base import ChatRequest
 
@@ -42,22 +40,10 @@ def fill(schema: dict[str, Any], prefer: tuple[str, ...], ids: list[int]) -> Any
 
 def respond(request: ChatRequest) -> dict[str, Any]:
     sentences = _sentences(request)
-    _, task = split_turn(request.messages[-1].content)
-    if request.schema_name == "SummaryDraft":
-        body = sorted(sentences)[2:6] or sorted(sentences)
-        points = [{"text": _words(sentences[n], 14), "ids": [n]} for n in body]
-        return {"headline": _words(sentences[min(sentences)], 8), "tldr": _words(sentences[body[0]], 30),
-                "key_points": points, "who": None, "when": None, "where": None, "why": None}
-    if request.schema_name == "ClaimsDraft":
-        listed = [int(n) for n in re.findall(r"^\[(\d+)\]", task, re.MULTILINE)]
-        return {"claims": [{"id": n, "claim": _words(sentences[n], 20)[:150], "type": "event",
-                            "speaker": None, "checkworthy": n % 3 != 0, "quote": None}
-                           for n in listed]}
-    if request.schema_name == "QuestionsDraft":
-        claims = re.findall(r"^(\d+)\. (.*)$", task, re.MULTILINE)
-        return {"questions": [{"claim": int(n), "question": f"Do public records confirm that {_words(t, 12)}?",
-                               "method": "official_record", "who": "the records office"}
-                              for n, t in claims]}
+    if request.schema_name == "ReadDraft":
+        keys = sorted(sentences)
+        return {"headline": _words(sentences[keys[0]], 8) if keys else "News",
+                "main": keys[2:6] or keys, "check": [n for n in keys if n % 3 != 0][:10]}
     if request.prompt.startswith("entail@"):  # an entailment probe: one word, no logprobs
         return "No" if "never" in request.messages[-1].content.lower() else "Yes"
     if request.schema_name in ("FaithDraft", "StanceDraft"):
@@ -66,6 +52,4 @@ def respond(request: ChatRequest) -> dict[str, Any]:
         negative = any("never" in m.content.lower() for m in request.messages)
         prefer = ("not_supported", "refutes", "predicate") if negative else ("supported", "supports", "none")
         return fill(request.json_schema or {}, prefer, ids=[min(sentences)] if sentences else [])
-    if request.schema_name == "ReduceDraft":
-        return {"headline": "Summary", "tldr": "Summary.", "keep": [1, 2, 3]}
     raise AssertionError(f"evals_fake: no script for {request.schema_name}")

@@ -48,13 +48,13 @@ def _without_latency(analysis):  # type: ignore[no-untyped-def]
 def test_replay_reproduces_the_recording_without_a_model(tmp_path: Path, doc) -> None:  # type: ignore[no-untyped-def]
     path = tmp_path / "c.json"
     fake, recorded = _record(path, doc)
-    assert len(fake.requests) == 3
+    assert len(fake.requests) == 1  # one read call per article
     replay = CassetteBackend(None, path, "replay")
     assert (replay.name, replay.model) == ("fake", "fake-model")   # from the cassette
     replay.begin_item("bridge")
     again = Assistant(replay).analyze(doc)
     assert _without_latency(again) == _without_latency(recorded)   # type: ignore[arg-type]
-    assert (replay.hits, replay.recorded, replay.token_misses) == (3, 0, 0)
+    assert (replay.hits, replay.recorded, replay.token_misses) == (1, 0, 0)
 
 
 def test_the_file_is_sorted_and_stable(tmp_path: Path, doc) -> None:  # type: ignore[no-untyped-def]
@@ -63,13 +63,13 @@ def test_the_file_is_sorted_and_stable(tmp_path: Path, doc) -> None:  # type: ig
     _record(path, document_from_text(ARTICLE.replace("7-2", "6-3"), name="a"), item="a-item")
     data = json.loads(path.read_text())
     assert [(e["item"], e["seq"]) for e in data["exchanges"]] == [
-        ("a-item", 0), ("a-item", 1), ("a-item", 2), ("b-item", 0), ("b-item", 1), ("b-item", 2)]
+        ("a-item", 0), ("b-item", 0)]
     assert list(data["token_counts"]) == sorted(data["token_counts"])
     first = path.read_text()
     _record(path, doc, item="b-item")            # re-recording the same item: same content
     strip = lambda t: "\n".join(x for x in t.splitlines() if "recorded_at" not in x)  # noqa: E731
     assert strip(path.read_text()) == strip(first)
-    assert data["exchanges"][0]["prompt"].startswith("article@")
+    assert data["exchanges"][0]["prompt"].startswith("read@")
     assert data["exchanges"][0]["response"]["text"].startswith("{")
 
 
@@ -79,20 +79,20 @@ def test_a_changed_template_is_a_miss_that_names_it(tmp_path: Path, doc,  # type
     _record(path, doc)
     edited = tmp_path / "prompts"
     shutil.copytree(prompts_dir(), edited)
-    claims = edited / "claims.prompt"
-    claims.write_text(claims.read_text().replace("fact-checker", "fact checker"))
+    read = edited / "read.prompt"
+    read.write_text(read.read_text().replace("Answer with the JSON object.", "Answer with the JSON object now."))
     monkeypatch.setenv("ASSISTANT_PROMPTS_DIR", str(edited))
     replay = CassetteBackend(None, path, "replay")
     replay.begin_item("bridge")
     with pytest.raises(CassetteMiss) as info:
         Assistant(replay).analyze(doc)
     miss = info.value.misses[0]
-    assert miss.item == "bridge" and miss.prompt.startswith("article@") and "claims@" in miss.prompt
+    assert miss.item == "bridge" and miss.prompt.startswith("read@")
     assert len(miss.reasons) == 2
-    assert miss.reasons[0].startswith("template 'claims' changed (")
+    assert miss.reasons[0].startswith("template 'read' changed (")
     assert miss.reasons[1] == "so message 2 (user) differs"
     assert "replay miss: bridge:" in str(info.value)
-    assert replay.hits == 1                      # the summary call still replayed
+    assert replay.hits == 0
 
 
 def test_explain_miss_lists_parameters_inputs_and_unknown_items() -> None:
@@ -125,13 +125,17 @@ def _sha(text: str) -> str:
 
 def test_fill_records_only_what_is_missing(tmp_path: Path, doc) -> None:  # type: ignore[no-untyped-def]
     path = tmp_path / "c.json"
-    _record(path, doc)
+    _record(path, doc, item="one")
+    two = document_from_text(ARTICLE.replace("7-2", "6-3"))
+    _record(path, two, item="two")
     data = json.loads(path.read_text())
-    data["exchanges"] = [e for e in data["exchanges"] if "questions@" not in e["prompt"]]
+    data["exchanges"] = [e for e in data["exchanges"] if e["item"] != "two"]
     path.write_text(json.dumps(data))
-    fake, _ = _record(path, doc, mode="fill")
-    assert len(fake.requests) == 1 and fake.requests[0].schema_name == "QuestionsDraft"
-    assert len(json.loads(path.read_text())["exchanges"]) == 3
+    fake, _ = _record(path, doc, item="one", mode="fill")
+    assert fake.requests == [], "item one replays"
+    fake, _ = _record(path, two, item="two", mode="fill")
+    assert len(fake.requests) == 1 and fake.requests[0].schema_name == "ReadDraft"
+    assert len(json.loads(path.read_text())["exchanges"]) == 2
 
 
 def test_recording_one_item_keeps_the_others(tmp_path: Path, doc) -> None:  # type: ignore[no-untyped-def]

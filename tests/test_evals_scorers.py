@@ -264,10 +264,10 @@ def test_rouge_l_is_the_best_reference_f_measure() -> None:
 
 
 @pytest.mark.parametrize("schema, text, ok", [
-    ("QuestionsDraft", '{"questions": []}', True),
-    ("QuestionsDraft", '```json\n{"questions": []}\n```', True),      # fences are tolerated
-    ("QuestionsDraft", '{"questions": [{"claim": 1}]}', False),      # fields missing
-    ("QuestionsDraft", '{"questions": [', False),                    # not JSON
+    ("ReadDraft", '{"headline": "x", "main": [], "check": []}', True),
+    ("ReadDraft", '```json\n{"headline": "x", "main": [1], "check": []}\n```', True),  # fences are tolerated
+    ("ReadDraft", '{"headline": "x"}', False),                       # fields missing
+    ("ReadDraft", '{"main": [', False),                              # not JSON
     ("SomeCheckerDraft", '{"anything": 1}', True),                   # unknown schema: JSON only
     ("SomeCheckerDraft", "nope", False),
 ])

@@ -31,7 +31,7 @@ Give {{n}} points.
 
 def test_every_shipped_prompt_parses_and_names_a_known_schema() -> None:
     files = sorted(prompts_dir().glob("*.prompt"))
-    assert {f.stem for f in files} >= {"article", "summarize", "claims", "questions", "reask"}
+    assert {f.stem for f in files} >= {"article", "read", "faithfulness", "reask"}
     for f in files:
         t = load_prompt(f.stem)
         assert t.output_schema is None or t.output_schema in DRAFTS, f
