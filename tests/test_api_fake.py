@@ -55,7 +55,8 @@ def test_analyze_grounds_everything_and_repairs_model_mistakes(doc) -> None:  # 
     check_grounded(doc, result)
     ids = [kp.sentence_ids for kp in result.summary.key_points]
     picks = responder(fake.requests[0])["main"][:3]
-    assert ids == [[f"S{n}"] for n in picks], "the model's picks, without the bad id and the title"
+    assert ids[:3] == [[f"S{n}"] for n in picks], "the model's picks, without the bad id and the title"
+    assert len(ids) == 5, "topped up to five by importance"
     notes = " | ".join(result.provenance.notes)
     assert "[999] outside" in notes and "skipped (title" in notes
     assert result.summary.headline == "Harbor bridge to close for repairs"

@@ -32,7 +32,7 @@ def test_analyze_round_trip_over_http() -> None:
         result = Assistant(backend).analyze(doc)
         bodies = [r.json for r in server.completions]
         url = server.url
-    assert len(bodies) == 3
+    assert len(bodies) == 1  # one read call per article
     for body in bodies:
         fmt = body["response_format"]
         assert fmt["type"] == "json_schema" and fmt["json_schema"]["strict"] is True

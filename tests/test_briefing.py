@@ -350,7 +350,7 @@ def test_cli_writes_each_format_and_reports_progress(tmp_path, monkeypatch, caps
     b = Briefing.model_validate_json(out.read_text(encoding="utf-8"))
     assert b.known and b.sources[0].document.source == str(EXAMPLE)
     err = terminal.getvalue()
-    assert "[1/1]" in err and "summary" in err and "claims" in err and "building the briefing" in err
+    assert "[1/1]" in err and "reading the article" in err and "building the briefing" in err
     assert main(["brief", str(EXAMPLE), "--format", "html", "--quiet", "-o", str(tmp_path / "b.html")]) == 0
     assert (tmp_path / "b.html").read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     assert main(["brief", str(EXAMPLE), "--quiet"]) == 0

@@ -86,7 +86,7 @@ def test_output_validation_error_exit_code(monkeypatch: pytest.MonkeyPatch,
     assert code == cli.EXIT_OUTPUT and err.startswith("assistant: error:") and err.count("\n") == 1
     # without --strict the stage falls back to the article's sentences and says so
     assert cli.main(["summarize", str(EXAMPLE), "--format", "json"]) == cli.EXIT_OK
-    assert "extractive summary" in capsys.readouterr().out
+    assert "built by code alone" in capsys.readouterr().out
 
 
 def test_json_and_markdown_output(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,

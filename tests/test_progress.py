@@ -26,9 +26,9 @@ def _request(prompt: str) -> ChatRequest:
 
 
 @pytest.mark.parametrize(("prompt", "stage"), [
-    ("article@1a2b+claims@3c4d", "claims"),
-    ("article@1a2b+summarize@99", "summary"),
-    ("article@1+questions@2+reask@3", "verification questions"),
+    ("read@3c4d", "reading the article"),
+    ("read@3c4d+reask@3", "reading the article"),
+    ("article@1a2b+faithfulness@99", "checking the summary"),
     ("reask@3", "model call"),
     ("", "model call"),
     ("article@1+something_new@2", "something_new"),
@@ -62,15 +62,15 @@ def test_terminal_shows_stages_calls_and_time() -> None:
     backend = watch(FakeBackend(default="{}"), progress)
     assert isinstance(backend, Watched) and backend.name == "fake"
     progress.start("analyze of 3 sentences with fake (fake)")
-    backend.complete(_request("article@1+summarize@2"))
-    backend.complete(_request("article@1+claims@2"))
-    backend.complete(_request("article@1+claims@2+reask@3"))
-    assert "claims · call 2" in progress.line()
+    backend.complete(_request("read@2"))
+    backend.complete(_request("article@1+faithfulness@2"))
+    backend.complete(_request("article@1+faithfulness@2+reask@3"))
+    assert "checking the summary · call 2" in progress.line()
     progress.stop("analysis")
     text = out.getvalue()
     assert text.startswith("assistant: analyze of 3 sentences with fake (fake)\n")
-    assert "✓ summary · 1 model call · 0:00" in text
-    assert "✓ claims · 2 model calls · 0:00" in text
+    assert "✓ reading the article · 1 model call · 0:00" in text
+    assert "✓ checking the summary · 2 model calls · 0:00" in text
     assert text.rstrip().endswith("assistant: analysis in 0:00")
 
 
@@ -97,7 +97,7 @@ def test_cli_analyze_reports_stages_on_a_terminal(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(sys, "stderr", err)
     assert cli.main(["analyze", str(EXAMPLE), "--format", "json"]) == 0
     text = err.getvalue()
-    assert "assistant: analyze of" in text and "✓ claims" in text and "✓ summary" in text
+    assert "assistant: analyze of" in text and "✓ reading the article · 1 model call" in text
     assert capsys.readouterr().out.lstrip().startswith("{")  # stdout holds only the result
 
     quiet = Terminal()

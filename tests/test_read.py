@@ -51,7 +51,8 @@ def test_analyze_is_one_read_call(doc: Any) -> None:
     assert '"main"' in system.content, "the task comes before the article"
     assert user.content.startswith("BEGIN UNTRUSTED ARTICLE") and "[3] The Harbor Bridge" in user.content
     assert a.summary.headline == "Council approves $214 million Harbor Bridge repair"
-    assert [kp.sentence_ids for kp in a.summary.key_points] == [["S3"], ["S5"], ["S6"]]
+    assert [kp.sentence_ids for kp in a.summary.key_points][:3] == [["S3"], ["S5"], ["S6"]]
+    assert len(a.summary.key_points) == 5
     for kp in a.summary.key_points:
         assert kp.quotes[0].text == doc.sentence(kp.sentence_ids[0]).text and kp.support == 1.0
     assert a.provenance is not None and a.provenance.usage.calls == 1
@@ -70,7 +71,7 @@ def test_unknown_ids_are_dropped_and_key_points_topped_up(doc: Any) -> None:
     fake = FakeBackend([read(main=[5, 99, 5], check=[42])])
     a = Assistant(fake).analyze(doc)
     ids = [kp.sentence_ids[0] for kp in a.summary.key_points]
-    assert ids[0] == "S5" and len(ids) == 3 and len(set(ids)) == 3
+    assert ids[0] == "S5" and len(ids) == 5 and len(set(ids)) == 5
     notes = " | ".join(a.provenance.notes)
     assert "[99] outside" in notes and "[42] outside" in notes and "added by importance" in notes
     assert len(fake.requests) == 1, "a fixable answer is not re-asked"
