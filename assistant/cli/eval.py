@@ -28,7 +28,7 @@ def register(subparsers: Any) -> None:
     sub = p.add_subparsers(dest="eval_command", required=True, parser_class=type(p))
 
     r = sub.add_parser("run", help="run a suite and write results.json, report.html")
-    r.add_argument("--suite", required=True, help="fixtures, seed, wikinews, summedits, fever, clef or averitec")
+    r.add_argument("--suite", required=True, help="fixtures, seed, wikinews, summedits, fever, wice, clef or averitec")
     g = r.add_argument_group("model")
     g.add_argument("--backend", choices=["openai", "embedded"],
                    help="default: the cassette's backend with --replay, else as for analyze")

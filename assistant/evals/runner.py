@@ -32,7 +32,7 @@ from assistant.evals.bootstrap import RESAMPLES
 from assistant.evals.cassette import CassetteBackend, CassetteMiss, Miss
 from assistant.evals.meter import Meter
 from assistant.evals.results import Exchanges, ItemRecord, RunProvenance, RunResult, unavailable
-from assistant.evals.suites import ArticleItem, PairItem, SentenceItem, Suite
+from assistant.evals.suites import ArticleItem, EvidenceItem, PairItem, SentenceItem, Suite
 from assistant.schemas import Claim, PromptRef
 from assistant.steps import analysis
 from assistant.steps.options import Options
@@ -198,6 +198,14 @@ def run_suite(suite: Suite, backend: Backend, *, options: Options | None = None,
         prov.duration_s = round(time.perf_counter() - started, 3)
         return result
 
+    if suite.task == "retrieval":  # evidence retrieval only: no model call
+        from assistant.evals.wice import retrieval_metrics
+
+        result.metrics, result.items = retrieval_metrics(
+            [i for i in suite.items if isinstance(i, EvidenceItem)], resamples=resamples, seed=seed)
+        prov.duration_s = round(time.perf_counter() - started, 3)
+        return result
+
     if suite.task == "questions":  # the code path always; the model path on a real backend
         from assistant.evals.question_score import averitec_metrics
 
@@ -220,7 +228,7 @@ def run_suite(suite: Suite, backend: Backend, *, options: Options | None = None,
     article_runs: list[scorers.ArticleRun] = []
     pair_runs: list[scorers.PairRun] = []
     for n, item in enumerate(suite.items, 1):
-        if isinstance(item, SentenceItem):  # scored by checkworthiness_metrics above
+        if isinstance(item, SentenceItem | EvidenceItem):  # scored above, without the loop
             continue
         if cassette is not None:
             cassette.begin_item(item.id)

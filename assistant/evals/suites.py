@@ -5,6 +5,8 @@
     wikinews   ../shared/data/wikinews/articles.jsonl: articles with human summaries
     summedits  ../shared/data/dev/summedits_news.jsonl: summaries labelled consistent or not
     fever      ../shared/data/dev/fever_symmetric_dev.jsonl: claim + evidence, SUPPORTS/REFUTES
+    wice       ../shared/data/dev/wice_dev.jsonl: Wikipedia claims, the sentences of the article
+               each cites and gold evidence sets (no model: retrieval recall; evals/wice.py)
     clef       ../shared/data/dev/clef2019_checkworthiness_train.jsonl: debate sentences,
                check-worthy or not (no model: calibrated features, grouped by debate)
     averitec   ../shared/data/dev/averitec_dev_part.jsonl: real claims and the questions
@@ -35,7 +37,7 @@ from assistant.evals import paths
 from assistant.schemas import ClaimType, Document, VerificationMethod
 from assistant.text.intake import document_from_text
 
-Task = Literal["analyze", "check_summary", "fact_check", "checkworthiness", "questions"]
+Task = Literal["analyze", "check_summary", "fact_check", "checkworthiness", "questions", "retrieval"]
 
 
 class SuiteUnavailable(UserError):
@@ -136,7 +138,19 @@ class SentenceItem(BaseModel):
     group: str = Field(description="Debate or article (cross-validation and bootstrap unit).")
 
 
-Item = ArticleItem | PairItem | SentenceItem
+class EvidenceItem(BaseModel):
+    """A claim, the sentences of the article it cites, and gold evidence sets (WiCE)."""
+
+    model_config = ConfigDict(frozen=True)
+    id: str = Field(description="Stable item id.")
+    claim: str = Field(description="The claim.")
+    evidence: list[str] = Field(description="The cited article's sentences, in order.")
+    gold_sets: list[list[int]] = Field(description="Alternative sets of indices into `evidence` "
+                                                   "that together support the claim.")
+    label: str = Field(description="supported, partially_supported or not_supported.")
+
+
+Item = ArticleItem | PairItem | SentenceItem | EvidenceItem
 
 
 class Suite(BaseModel):
@@ -240,6 +254,15 @@ def _fever() -> Suite:
                  description="FEVER-Symmetric dev: does the evidence support or refute the claim?")
 
 
+def _wice() -> Suite:
+    path = _need("wice", data_dir() / "dev" / "wice_dev.jsonl")
+    items: list[Item] = [EvidenceItem(id=str(r["id"]), claim=str(r["claim"]), evidence=r["evidence"],
+                                      gold_sets=r["supporting_sentences"], label=str(r["label"]))  # type: ignore[arg-type]
+                         for r in _jsonl(path)]
+    return Suite(name="wice", task="retrieval", source=str(path), items=items,
+                 description="WiCE dev: is a complete gold evidence set among the top 5 retrieved sentences?")
+
+
 def _clef() -> Suite:
     path = _need("clef", data_dir() / "dev" / "clef2019_checkworthiness_train.jsonl")
     items: list[Item] = [SentenceItem(id=f"{r['debate']}:{r['line']}", text=str(r["text"]),
@@ -277,7 +300,7 @@ def _averitec() -> Suite:
 
 LOADERS: dict[str, Callable[[], Suite]] = {
     "fixtures": _fixtures, "seed": _seed, "wikinews": _wikinews,
-    "summedits": _summedits, "fever": _fever, "clef": _clef, "averitec": _averitec,
+    "summedits": _summedits, "fever": _fever, "wice": _wice, "clef": _clef, "averitec": _averitec,
 }
 SUITES = tuple(LOADERS)
 

@@ -22,12 +22,16 @@ labelled "model knowledge, unverified" and never counts as evidence or moves a v
 from __future__ import annotations
 
 import datetime as dt
+import math
+import re
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from assistant.core.driver import Noted, Step
-from assistant.core.structured import CallSpec, Structured
+from assistant.core.structured import CallSpec, ProbeSpec, Structured
 from assistant.errors import InputError
 from assistant.schemas import (
     Claim,
@@ -49,6 +53,7 @@ from assistant.schemas import (
     StanceDraft,
     Verdict,
 )
+from assistant.steps import entailment
 from assistant.steps.analysis import TokenCounter, claims_step, questions_step
 from assistant.steps.evidence import EvidenceSet
 from assistant.steps.options import Options
@@ -85,9 +90,33 @@ class Hit:
     score: float
 
 
+# Retrieval constants, chosen on one half of WiCE dev (claims split by a hash of their id)
+# and reported on the other half (`assistant eval run --suite wice`): the weight of the
+# claim's idf-weighted content-word coverage beside the max-normalised BM25 score, of the
+# better neighbour's score (a sentence window), of the coverage a sentence adds to what
+# the sentences already chosen cover, and the extra idf weight of names and figures.
+COVERAGE_WEIGHT = 3.0
+WINDOW_WEIGHT = 0.4
+GAIN_WEIGHT = 5.0
+NAME_WEIGHT = 2.0
+_NAME = re.compile(r"(?<!^)\b(?:[A-Z][\w'-]+|\d[\d,.]*)")
+
+
+def _name_terms(texts: Sequence[str]) -> set[str]:
+    """Content terms of the capitalised words (not a text's first word) and figures."""
+    return {t for text in texts for m in _NAME.finditer(text.strip()) for t in content_terms(m.group(0))}
+
+
 class EvidenceIndex:
-    """BM25 (rank-bm25's BM25Plus, whose idf stays positive on tiny corpora) over every
-    sentence of every evidence document."""
+    """Every sentence of every evidence document, ranked for a claim.
+
+    `search` ranks by BM25 (rank-bm25's BM25Plus, whose idf stays positive on tiny
+    corpora), the claim's idf-weighted content-word coverage and the better neighbouring
+    sentence's score, and chooses greedily: each next sentence also earns what it adds
+    to the claim's coverage, so the top k tend to cover the claim together (a claim's
+    evidence is often several sentences, each stating part of it). `method="bm25"` is
+    plain BM25 order, the baseline the WiCE suite compares with.
+    """
 
     def __init__(self, evidence: EvidenceSet) -> None:
         from rank_bm25 import BM25Plus
@@ -95,20 +124,49 @@ class EvidenceIndex:
         self.evidence = evidence
         self.entries = [(i, s) for i, d in enumerate(evidence.docs) for s in d.sentences]
         self.tokens = [content_terms(s.text) for _, s in self.entries]
+        self._sets = [set(t) for t in self.tokens]
+        self._df: Counter[str] = Counter(t for ts in self._sets for t in ts)
         # BM25Plus needs at least one token overall; a corpus of stopwords ranks nothing.
         self._bm25 = BM25Plus(self.tokens) if any(self.tokens) else None
 
-    def search(self, texts: Sequence[str], k: int) -> list[Hit]:
+    def _hit(self, n: int, score: float) -> Hit:
+        return Hit(self.entries[n][0], self.entries[n][1], round(score, 3))
+
+    def search(self, texts: Sequence[str], k: int, *, method: str = "coverage") -> list[Hit]:
         """Top `k` sentences sharing at least one content term with `texts`, best first."""
         query = [t for text in texts for t in content_terms(text)]
         if not query or self._bm25 is None:
             return []
         wanted = set(query)
-        scores = self._bm25.get_scores(query)
-        ranked = sorted(((float(scores[n]), n) for n in range(len(self.entries))
-                         if wanted & set(self.tokens[n])), key=lambda x: (-x[0], x[1]))
-        return [Hit(self.entries[n][0], self.entries[n][1], round(score, 3))
-                for score, n in ranked[:k]]
+        bm = [float(x) for x in self._bm25.get_scores(query)]
+        cands = [n for n in range(len(self.entries)) if wanted & self._sets[n]]
+        if method == "bm25":
+            ranked = sorted(cands, key=lambda n: (-bm[n], n))
+            return [self._hit(n, bm[n]) for n in ranked[:k]]
+        total = len(self.entries)
+        names = _name_terms(texts)
+        idf = {t: math.log(1 + (total - self._df[t] + 0.5) / (self._df[t] + 0.5))
+               * (NAME_WEIGHT if t in names else 1.0) for t in wanted}
+        mass = sum(idf.values()) or 1.0
+        top = max(bm) if max(bm) > 0 else 1.0
+        base = [bm[n] / top + COVERAGE_WEIGHT * sum(idf[t] for t in wanted & self._sets[n]) / mass
+                for n in range(total)]
+
+        def neighbour(n: int, m: int) -> float:
+            ok = 0 <= m < total and self.entries[m][0] == self.entries[n][0]
+            return base[m] if ok else 0.0
+
+        window = [base[n] + WINDOW_WEIGHT * max(neighbour(n, n - 1), neighbour(n, n + 1))
+                  for n in range(total)]
+        chosen: list[int] = []
+        covered: set[str] = set()
+        while len(chosen) < min(k, len(cands)):
+            best = max((n for n in cands if n not in chosen), key=lambda n: (
+                window[n] + GAIN_WEIGHT * sum(idf[t] for t in (wanted & self._sets[n]) - covered) / mass,
+                -n))
+            chosen.append(best)
+            covered |= wanted & self._sets[best]
+        return [self._hit(n, bm[n]) for n in chosen]
 
 
 def evidence_quote(evidence: EvidenceSet, hit: Hit, stance: Stance) -> EvidenceQuote:
@@ -128,6 +186,67 @@ def verify_evidence_quote(evidence: EvidenceSet, q: EvidenceQuote) -> bool:
     return (0 <= q.start < q.end <= len(doc.text) and doc.text[q.start:q.end] == q.text
             and doc.has_sentence(q.sentence_id)
             and doc.sentence(q.sentence_id).start <= q.start <= q.end <= doc.sentence(q.sentence_id).end)
+
+
+# --------------------------------------------------------------------------- calibrated verdicts
+
+# The named features of a calibrated verdict (profiles fitted on them from the rows
+# `scripts/verdict_features.py` writes, with `assistant calibrate --task verdict`).
+VERDICT_CHECK_FEATURES = ("chk_contradicting", "chk_entity", "chk_negation", "coverage")
+VERDICT_MODEL_FEATURES = ("logit_sup", "logit_con")
+VERDICT_FEATURES = VERDICT_CHECK_FEATURES + VERDICT_MODEL_FEATURES
+
+
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-4), 1 - 1e-4)
+    return math.log(p / (1 - p))
+
+
+def premise_text(hits: Sequence[Hit]) -> str:
+    """The retrieved sentences in document order, as one passage for the two probes."""
+    ordered = sorted(hits, key=lambda h: (h.doc_index, h.sentence.index))
+    text = " ".join(h.sentence.text for h in ordered)
+    cap = entailment.MAX_PREMISE_CHARS * 2
+    return text if len(text) <= cap else text[:cap].rsplit(" ", 1)[0]
+
+
+def verdict_probes(claim: str, hits: Sequence[Hit], *,
+                   prompts_dir: Path | None = None) -> list[ProbeSpec]:
+    """[P(supported), P(contradicted)] probes for `claim` over its retrieved premise."""
+    text = premise_text(hits)
+    return [entailment.probe(text, claim, prompts_dir=prompts_dir),
+            entailment.contradiction_probe(text, claim, prompts_dir=prompts_dir)]
+
+
+def premise_mismatches(claim: str, hits: Sequence[Hit], evidence: EvidenceSet) -> list[Mismatch]:
+    """Deterministic differences between `claim` and its retrieved premise: each evidence
+    document's retrieved sentences are one reference; a kind counts only when every such
+    document shows it (another document may state what one lacks)."""
+    by_doc: dict[int, list[str]] = {}
+    for h in hits:
+        by_doc.setdefault(h.doc_index, []).append(h.sentence.id)
+    found = [[_in_evidence(m, evidence.info[d].id)
+              for m in check_text(claim, Reference(evidence.docs[d], ids))] for d, ids in by_doc.items()]
+    if not found:
+        return []
+    common = set.intersection(*({m.kind for m in mm} for mm in found))
+    return [m for m in found[0] if m.kind in common]
+
+
+def verdict_features(claim: str, hits: Sequence[Hit], mismatches: Sequence[Mismatch],
+                     p_sup: float | None, p_con: float | None) -> dict[str, float]:
+    """The named features of one claim's verdict; model features absent without probabilities."""
+    kinds = {m.kind for m in mismatches}
+    feats = {
+        "chk_contradicting": float(any(m.kind in _CONTRADICTING and m.source_span is not None
+                                       for m in mismatches)),
+        "chk_entity": float(MismatchKind.entity in kinds),
+        "chk_negation": float(MismatchKind.negation in kinds),
+        "coverage": round(support(claim, [h.sentence.text for h in hits]), 4) if hits else 0.0,
+    }
+    if p_sup is not None and p_con is not None:
+        feats.update(logit_sup=round(_logit(p_sup), 4), logit_con=round(_logit(p_con), 4))
+    return feats
 
 
 # --------------------------------------------------------------------------- aggregation
