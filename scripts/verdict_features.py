@@ -214,7 +214,7 @@ def report(args: argparse.Namespace) -> int:
     for name, names in (("checks only", VERDICT_CHECK_FEATURES), ("model only", VERDICT_MODEL_FEATURES),
                         ("combined", VERDICT_FEATURES)):
         cv = cross_validate(feats, labels, groups, list(names), k=args.folds)
-        ba, ap = score_interval(labels, [float(p) for p in cv.predictions], groups, threshold=0.5)
+        ba, _ = score_interval(labels, [float(p) for p in cv.predictions], groups, threshold=0.5)
         print(f"{name:12s} balanced accuracy {ba.value:.3f} [{ba.ci_low:.3f}, {ba.ci_high:.3f}]"
               f"  (grouped {args.folds}-fold)")
     return 0

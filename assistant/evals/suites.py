@@ -257,7 +257,7 @@ def _fever() -> Suite:
 def _wice() -> Suite:
     path = _need("wice", data_dir() / "dev" / "wice_dev.jsonl")
     items: list[Item] = [EvidenceItem(id=str(r["id"]), claim=str(r["claim"]), evidence=r["evidence"],
-                                      gold_sets=r["supporting_sentences"], label=str(r["label"]))  # type: ignore[arg-type]
+                                      gold_sets=r["supporting_sentences"], label=str(r["label"]))
                          for r in _jsonl(path)]
     return Suite(name="wice", task="retrieval", source=str(path), items=items,
                  description="WiCE dev: is a complete gold evidence set among the top 5 retrieved sentences?")

@@ -30,8 +30,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from assistant.calibration import LogisticFit, ProfileChoice, find_profile, score_row
 from assistant.core.driver import Noted, Step
-from assistant.core.structured import CallSpec, ProbeSpec, Structured
+from assistant.core.structured import CallSpec, Probability, ProbeSpec, Structured
 from assistant.errors import InputError
 from assistant.schemas import (
     Claim,
@@ -249,6 +250,114 @@ def verdict_features(claim: str, hits: Sequence[Hit], mismatches: Sequence[Misma
     return feats
 
 
+# P(contradicted) at which an unsupported claim is refuted rather than not enough evidence:
+# a detail the evidence does not state is no refutation.
+REFUTE_AT = 0.5
+# A part of the claim counts as stated when one retrieved sentence holds this share of its
+# content words (a figure it lacks caps the share at 0.2).
+PART_SUPPORT = 0.8
+_PART_SPLIT = re.compile(r",\s+(?:and\s+|but\s+|which\s+|who\s+|where\s+|while\s+)?|;\s+|"
+                         r"\s+(?:and|but|while|whereas)\s+")
+
+
+def claim_parts(claim: str) -> list[str]:
+    """The claim's clauses (split at commas, semicolons and conjunctions), each with at
+    least two content words; [] when it does not split."""
+    parts = [p.strip(" .") for p in _PART_SPLIT.split(claim)]
+    parts = [p for p in parts if len(set(content_terms(p))) >= 2]
+    return parts if len(parts) >= 2 else []
+
+
+def supported_part(claim: str, hits: Sequence[Hit]) -> tuple[str, Hit] | None:
+    """The longest clause of `claim` that one retrieved sentence states, and that sentence."""
+    for part in sorted(claim_parts(claim), key=len, reverse=True):
+        best = max(hits, key=lambda h: support(part, [h.sentence.text]), default=None)
+        if best is not None and support(part, [best.sentence.text]) >= PART_SUPPORT:
+            return part, best
+    return None
+
+
+def _relevant(claim: str, hits: Sequence[Hit]) -> list[Hit]:
+    """The retrieved sentences that share a good part of the claim (at least the best one)."""
+    keep = [h for h in hits if support(claim, [h.sentence.text]) >= 0.3]
+    return keep or list(hits[:1])
+
+
+def calibrated_verdict(claim: ClaimInput, hits: list[Hit], mismatches: list[Mismatch],
+                       p_sup: Probability, p_con: Probability, evidence: EvidenceSet,
+                       choice: ProfileChoice | None, fit: LogisticFit | None = None) -> ClaimVerdict:
+    """One verdict from the two probabilities and the checks (pure code).
+
+    With a profile, its calibrated P(supported) decides supported; without one, P(supported)
+    >= 0.5 above P(contradicted) and no differing figure does. An unsupported claim is
+    refuted when P(contradicted) >= `REFUTE_AT` or a retrieved sentence states a differing
+    number or date; otherwise it is not enough evidence, naming the clause of the claim
+    that a sentence does state, if one does.
+    """
+    feats = verdict_features(claim.text, hits, mismatches, p_sup.p, p_con.p)
+    contradicting = feats["chk_contradicting"] > 0
+    where = ", ".join(_where(evidence, h) for h in hits)
+    probs = f"model P(supported) {p_sup.p:.2f}, P(contradicted) {p_con.p:.2f} over {where}"
+    calibrated = None
+    if choice is not None:
+        calibrated = score_row(choice.profile, feats, default_used=choice.default_used, fit=fit)
+        supported, decided = calibrated.decision, "calibrated"
+        moved = ", ".join(f"{e.feature} {e.log_odds:+.2f}" for e in calibrated.effects[:3])
+        why = (f"calibrated P(supported) {calibrated.probability:.2f} (threshold {calibrated.threshold:.2f}; "
+               f"{probs}; largest effects: {moved or 'none'})")
+        strength = abs(calibrated.probability - calibrated.threshold)
+    else:
+        supported = p_sup.p >= 0.5 and p_sup.p > p_con.p and not contradicting
+        decided, why, strength = "probability", probs, abs(p_sup.p - 0.5)
+    notes: list[str] = []
+    part = None
+    if supported:
+        verdict = Verdict.supported
+        used, stance = _relevant(claim.text, hits), Stance.supports
+        confidence = (Confidence.high if strength >= 0.4 else Confidence.moderate if strength >= 0.2
+                      else Confidence.low)
+    elif contradicting or p_con.p >= REFUTE_AT:
+        verdict, stance = Verdict.refuted, Stance.refutes
+        differing = [m for m in mismatches if m.kind in _CONTRADICTING and m.source_span is not None]
+        if differing:
+            notes.append(differing[0].message)
+        used = _relevant(claim.text, hits)
+        confidence = (Confidence.high if contradicting and p_con.p >= REFUTE_AT else
+                      Confidence.moderate if contradicting or p_con.p >= 0.8 else Confidence.low)
+    else:
+        verdict, stance, used = Verdict.not_enough_evidence, Stance.supports, []
+        confidence = Confidence.moderate if strength >= 0.2 else Confidence.low
+        part = supported_part(claim.text, hits)
+        if part is not None:
+            used = [part[1]]
+            notes.append(f"{_where(evidence, part[1])} states part of the claim (\"{part[0]}\") "
+                         "but not all of it")
+        else:
+            notes.append("the evidence does not state the claim; a detail it does not state is "
+                         "not a refutation")
+    if p_sup.method == "label" or p_con.method == "label":
+        notes.append("the endpoint returned no log-probabilities: the model's greedy Yes/No "
+                     "stands in for its probability")
+    return ClaimVerdict(
+        claim_id=claim.id, claim_text=claim.text, article_quote=claim.quote, as_of=claim.as_of,
+        dates=claim.dates, verdict=verdict, evidence=[evidence_quote(evidence, h, stance) for h in used],
+        confidence=confidence, rationale=" ".join(f"{line[0].upper()}{line[1:]}." for line in [why, *notes]),
+        mismatches=[m for m in mismatches if m.kind in _CONTRADICTING and m.source_span],
+        decided_by=decided, p_supported=round(p_sup.p, 4), p_contradicted=round(p_con.p, 4),
+        probability_method="label" if "label" in (p_sup.method, p_con.method) else "logprobs",
+        calibrated=calibrated,
+        supported_part=evidence_quote(evidence, part[1], Stance.supports) if part else None,
+        supported_text=part[0] if part else None)
+
+
+def nothing_retrieved(claim: ClaimInput) -> ClaimVerdict:
+    return ClaimVerdict(
+        claim_id=claim.id, claim_text=claim.text, article_quote=claim.quote, as_of=claim.as_of,
+        dates=claim.dates, verdict=Verdict.not_enough_evidence, evidence=[], confidence=Confidence.high,
+        rationale="No evidence sentence shares a content word with the claim or its questions.",
+        decided_by="retrieval")
+
+
 # --------------------------------------------------------------------------- aggregation
 
 
@@ -331,14 +440,32 @@ def _spec(prompt: str, values: dict[str, Any], output: type[Any], opts: Options,
 
 
 def factcheck_step(claims: Sequence[ClaimInput], evidence: EvidenceSet, opts: Options,
-                   *, cove: bool = False) -> Step[list[ClaimVerdict]]:
-    """Verdicts for `claims` against `evidence`; with `cove`, model knowledge beside them."""
+                   *, cove: bool = False, model: str | None = None) -> Step[Noted[list[ClaimVerdict]]]:
+    """Verdicts for `claims` against `evidence`; with `cove`, model knowledge beside them.
+
+    `opts.fact_check.verdict` chooses how: "calibrated" (two probes per claim over its
+    retrieved sentences, the verdict profile for `model`) or "stance" (a stance label per
+    retrieved sentence, see the module docstring).
+    """
     if not claims:
-        return []
+        return Noted([], [])
     if len(claims) > opts.fact_check.max_claims:
         raise InputError(f"{len(claims)} claims given; at most {opts.fact_check.max_claims} are checked at once")
     index = EvidenceIndex(evidence)
     hits = [index.search([c.text, *c.questions], opts.fact_check.top_k) for c in claims]
+    notes: list[str] = []
+    if opts.fact_check.verdict == "calibrated":
+        verdicts = yield from _calibrated(claims, hits, evidence, opts, model, notes)
+    else:
+        verdicts = yield from _stances(claims, hits, evidence, opts)
+    if cove:
+        covered = yield from _cove(claims, opts)
+        verdicts = [v.model_copy(update={"cove": r}) for v, r in zip(verdicts, covered, strict=True)]
+    return Noted(verdicts, notes)
+
+
+def _stances(claims: Sequence[ClaimInput], hits: list[list[Hit]], evidence: EvidenceSet,
+             opts: Options) -> Step[list[ClaimVerdict]]:
     pairs = [(ci, h) for ci, hs in enumerate(hits) for h in hs]
     specs = [_spec("verdict", {"evidence": h.sentence.text, "claim": claims[ci].text},
                    StanceDraft, opts) for ci, h in pairs]
@@ -352,9 +479,34 @@ def factcheck_step(claims: Sequence[ClaimInput], evidence: EvidenceSet, opts: Op
                check_text(c.text, Reference(evidence.docs[h.doc_index], [h.sentence.id]))]
               for h in hs]
         verdicts.append(aggregate(c, hs, st, mm, evidence))
-    if cove:
-        covered = yield from _cove(claims, opts)
-        verdicts = [v.model_copy(update={"cove": r}) for v, r in zip(verdicts, covered, strict=True)]
+    return verdicts
+
+
+def _calibrated(claims: Sequence[ClaimInput], hits: list[list[Hit]], evidence: EvidenceSet,
+                opts: Options, model: str | None, notes: list[str]) -> Step[list[ClaimVerdict]]:
+    asked = [n for n, hs in enumerate(hits) if hs]
+    specs = [spec for n in asked for spec in verdict_probes(claims[n].text, hits[n],
+                                                            prompts_dir=opts.prompts_dir)]
+    results: list[Probability] = (yield specs) if specs else []
+    choice = find_profile("verdict", model, "precomputed", directory=opts.profiles_dir)
+    if choice is None:
+        notes.append("no verdict profile found: the model's probabilities decide by a fixed rule "
+                     "(supported at P(supported) >= 0.5 above P(contradicted))")
+    elif choice.default_used:
+        notes.append(f"no verdict profile for model {model!r}: used the documented default "
+                     f"({choice.profile.key}); fit one with `assistant calibrate --task verdict`")
+    if any(p.method == "label" for p in results):
+        notes.append("the endpoint returned no log-probabilities: the model's greedy Yes/No "
+                     "stands in for its probability")
+    fit = choice.profile.fit() if choice is not None else None
+    probs = {n: (results[2 * i], results[2 * i + 1]) for i, n in enumerate(asked)}
+    verdicts = []
+    for n, (c, hs) in enumerate(zip(claims, hits, strict=True)):
+        if n not in probs:
+            verdicts.append(nothing_retrieved(c))
+            continue
+        verdicts.append(calibrated_verdict(c, hs, premise_mismatches(c.text, hs, evidence), *probs[n],
+                                           evidence, choice, fit))
     return verdicts
 
 
@@ -410,14 +562,15 @@ def claim_inputs(claims: Sequence[Claim | str], questions: dict[str, list[str]] 
 
 def article_factcheck_step(doc: Document, evidence: EvidenceSet, opts: Options,
                            count: TokenCounter, *,
-                           cove: bool = False) -> Step[Noted[list[ClaimVerdict]]]:
+                           cove: bool = False, model: str | None = None) -> Step[Noted[list[ClaimVerdict]]]:
     """Claims and verification questions from the article, then verdicts on each claim."""
-    claims = yield from claims_step(doc, opts, count)
+    claims = yield from claims_step(doc, opts, count, model=model)
     if not claims.value:
         return Noted([], [*claims.notes, "the article has no check-worthy claims"])
     questions = yield from questions_step(doc, claims.value, opts, count)
     by_claim: dict[str, list[str]] = {}
     for q in questions.value:
         by_claim.setdefault(q.claim_id, []).append(q.question)
-    verdicts = yield from factcheck_step(claim_inputs(claims.value, by_claim), evidence, opts, cove=cove)
-    return Noted(verdicts, claims.notes + questions.notes)
+    verdicts = yield from factcheck_step(claim_inputs(claims.value, by_claim), evidence, opts, cove=cove,
+                                         model=model)
+    return Noted(verdicts.value, claims.notes + questions.notes + verdicts.notes)
