@@ -32,7 +32,7 @@ import json
 import random
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -42,15 +42,18 @@ sys.path.insert(0, str(ROOT))
 from assistant.backends import get_backend  # noqa: E402
 from assistant.calibration import cross_validate, score_interval  # noqa: E402
 from assistant.core.driver import Step, arun, new_provenance  # noqa: E402
+from assistant.core.stats import bootstrap_ci  # noqa: E402
 from assistant.core.structured import Probability, ProbeSpec  # noqa: E402
 from assistant.evals.paths import data_dir  # noqa: E402
 from assistant.steps.evidence import EvidenceSet, load_evidence  # noqa: E402
 from assistant.steps.factcheck import (  # noqa: E402
+    REFUTE_AT,
     VERDICT_CHECK_FEATURES,
     VERDICT_FEATURES,
     VERDICT_MODEL_FEATURES,
     EvidenceIndex,
     premise_mismatches,
+    supported_part,
     verdict_features,
     verdict_probes,
 )
@@ -188,7 +191,8 @@ async def features(args: argparse.Namespace) -> int:
                 method = m1 if m1 == m2 else "mixed"
             row = {"id": it["id"], "group": it["group"], "label": it["label"], "label3": it["label3"],
                    "features": verdict_features(it["claim"], hits, mismatches, p_sup, p_con),
-                   "hits": len(hits), "p_sup": p_sup, "p_con": p_con, "method": method,
+                   "hits": len(hits), "part": supported_part(it["claim"], hits) is not None,
+                   "p_sup": p_sup, "p_con": p_con, "method": method,
                    "seconds": round(time.perf_counter() - t0, 2)}
             f.write(json.dumps(row) + "\n")
             f.flush()
@@ -203,20 +207,64 @@ def _rows(path: Path) -> Iterator[dict[str, Any]]:
     yield from read_jsonl(path)
 
 
+def verdict_of(row: dict[str, Any], supported: bool) -> str:
+    """The step's rule after the calibrated decision (`steps.factcheck.calibrated_verdict`)."""
+    if supported:
+        return "supported"
+    if row["features"]["chk_contradicting"] > 0 or (row["p_con"] is not None and row["p_con"] >= REFUTE_AT):
+        return "refuted"
+    return "partial" if row.get("part") else "not_enough_evidence"
+
+
+# WiCE's classes from ours: supported -> supported; not enough evidence naming a stated
+# part -> partially_supported; refuted, or not enough evidence with no stated part ->
+# not_supported (WiCE's "not supported" means the cited article does not support it).
+WICE_OF = {"supported": "supported", "partial": "partially_supported", "refuted": "not_supported",
+           "not_enough_evidence": "not_supported"}
+
+
+def macro_f1(pairs: Sequence[tuple[str, str]]) -> float | None:
+    classes = sorted({g for g, _ in pairs})
+    if len(classes) < 2:
+        return None
+    f1s = []
+    for c in classes:
+        tp = sum(g == c and p == c for g, p in pairs)
+        fp = sum(g != c and p == c for g, p in pairs)
+        fn = sum(g == c and p != c for g, p in pairs)
+        f1s.append(2 * tp / (2 * tp + fp + fn) if tp else 0.0)
+    return sum(f1s) / len(f1s)
+
+
 def report(args: argparse.Namespace) -> int:
     """Grouped cross-validated balanced accuracy (bootstrap CI over groups) of checks only,
-    model only and combined, on the same rows."""
-    rows = list(_rows(Path(args.rows)))
+    model only and combined, on the same rows; for FEVER also how the REFUTES claims came
+    out, for WiCE the three-class macro-F1 of the verdicts."""
+    rows = [r for r in _rows(Path(args.rows)) if r["p_sup"] is not None or args.checks_only]
     labels = [r["label"] for r in rows]
     groups = [r["group"] for r in rows]
     feats = [r["features"] for r in rows]
-    print(f"{len(rows)} rows, {sum(labels)} labelled 1, {len(set(groups))} groups")
-    for name, names in (("checks only", VERDICT_CHECK_FEATURES), ("model only", VERDICT_MODEL_FEATURES),
-                        ("combined", VERDICT_FEATURES)):
+    print(f"{len(rows)} rows, {sum(labels)} labelled 1, {len(set(groups))} groups; "
+          f"mean {sum(r['seconds'] for r in rows) / max(len(rows), 1):.2f} s per claim")
+    variants = [("checks only", VERDICT_CHECK_FEATURES)]
+    if not args.checks_only:
+        variants += [("model only", VERDICT_MODEL_FEATURES), ("combined", VERDICT_FEATURES)]
+    for name, names in variants:
         cv = cross_validate(feats, labels, groups, list(names), k=args.folds)
         ba, _ = score_interval(labels, [float(p) for p in cv.predictions], groups, threshold=0.5)
-        print(f"{name:12s} balanced accuracy {ba.value:.3f} [{ba.ci_low:.3f}, {ba.ci_high:.3f}]"
-              f"  (grouped {args.folds}-fold)")
+        print(f"{name:12s} balanced accuracy (supported vs not) {ba.value:.3f} [{ba.ci_low:.3f}, "
+              f"{ba.ci_high:.3f}]  (grouped {args.folds}-fold, bootstrap over groups)")
+        said = [verdict_of(r, bool(p)) for r, p in zip(rows, cv.predictions, strict=True)]
+        counts: dict[tuple[str, str], int] = {}
+        for r, v in zip(rows, said, strict=True):
+            counts[(r["label3"], v)] = counts.get((r["label3"], v), 0) + 1
+        print("   ", ", ".join(f"{g}->{v}: {n}" for (g, v), n in sorted(counts.items())))
+        if rows and rows[0]["label3"] in WICE_OF.values():
+            pairs = [(r["label3"], WICE_OF[v]) for r, v in zip(rows, said, strict=True)]
+            ci = bootstrap_ci(pairs, macro_f1, groups=groups, seed=0)
+            f1 = macro_f1(pairs)
+            print(f"    WiCE 3-class macro-F1 {f1:.3f} [{ci[0]:.3f}, {ci[1]:.3f}]" if ci and f1 is not None
+                  else "    WiCE macro-F1 undefined")
     return 0
 
 
@@ -237,6 +285,7 @@ def main() -> int:
     r = sub.add_parser("report", help="checks only / model only / combined, grouped CV")
     r.add_argument("rows")
     r.add_argument("--folds", type=int, default=5)
+    r.add_argument("--checks-only", action="store_true", help="rows without probabilities")
     args = ap.parse_args()
     if args.command == "report":
         return report(args)
