@@ -4,6 +4,7 @@ retrieved sentences, the checks, and the verdict profile for the model."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 from pathlib import Path
 
@@ -12,8 +13,9 @@ import pytest
 from assistant import Assistant, FakeBackend
 from assistant.backends.base import ChatRequest, ChatResponse, TokenLogprob
 from assistant.calibration import DEFAULT_MODEL, Profile, save_profile
+from assistant.cli import main
 from assistant.core.structured import Probability
-from assistant.evals.suites import EvidenceItem
+from assistant.evals.suites import EvidenceItem, SuiteUnavailable, load_suite
 from assistant.evals.wice import complete_set_found, evidence_document, retrieval_metrics
 from assistant.schemas import Usage, Verdict
 from assistant.steps.evidence import load_evidence
@@ -189,3 +191,24 @@ def test_wice_recall_needs_a_complete_gold_set() -> None:
     by_name = {m.name: m for m in metrics}
     assert by_name["recall_at_5"].mean == 1.0 and by_name["recall_at_5"].n == 1
     assert records[0].output["hit"] == 1.0
+
+
+def test_wice_suite_skips_cleanly_without_the_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ASSISTANT_EVAL_DATA", str(tmp_path))
+    with pytest.raises(SuiteUnavailable, match=r"wice_dev\.jsonl is absent"):
+        load_suite("wice")
+
+
+def test_check_command_takes_the_verdict_method(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    evidence = tmp_path / "ev.txt"
+    evidence.write_text(EVIDENCE, encoding="utf-8")
+    fake = FakeBackend(default=prober(0.9, 0.05))
+    monkeypatch.setattr("assistant.api.get_backend", lambda *a, **k: fake)
+    monkeypatch.setenv("ASSISTANT_PROFILE_DIR", str(tmp_path))
+    save_profile(verdict_profile("fake-model", logit_sup=1.0), tmp_path / "verdict.json")
+    assert main(["check", "--claim", "The council voted to close the Harbor Bridge.", "--evidence",
+                 str(evidence), "--verdict", "calibrated", "--format", "json", "--quiet"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["verdicts"][0]["decided_by"] == "calibrated" and out["verdicts"][0]["verdict"] == "supported"
+    assert [r.prompt.split("@")[0] for r in fake.requests] == ["entail", "contradict"]
