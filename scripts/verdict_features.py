@@ -169,36 +169,41 @@ async def features(args: argparse.Namespace) -> int:
                                                           base_url=args.base_url)
     cache = ProbeCache(Path(args.cache), backend.model if backend else "")
     started, n = time.perf_counter(), 0
-    print(f"{len(chosen)} items ({len(done)} already in {out})", file=sys.stderr, flush=True)
+    todo = [it for it in chosen if it["id"] not in done]
+    print(f"{len(chosen)} items ({len(chosen) - len(todo)} already in {out})", file=sys.stderr, flush=True)
     with out.open("a", encoding="utf-8") as f:
-        for it in chosen:
-            if it["id"] in done:
-                continue
+        # Items go to the model in batches: the embedded model's cross-process lock is held
+        # while a batch runs, instead of being fought for again before every item.
+        for b in range(0, len(todo), args.batch):
+            batch = todo[b:b + args.batch]
             t0 = time.perf_counter()
-            evidence = evidence_of(it)
-            hits = EvidenceIndex(evidence).search([it["claim"]], TOP_K)
-            mismatches = premise_mismatches(it["claim"], hits, evidence)
-            p_sup = p_con = None
-            method = None
-            if backend is not None and hits:
-                specs = verdict_probes(it["claim"], hits)
-                todo = [s for s in specs if cache.key(s) not in cache.known]
-                if todo:
-                    got = await arun(_ask(todo), backend, new_provenance(backend), concurrency=2)
-                    for s, p in zip(todo, got, strict=True):
-                        cache.put(s, p)
-                (p_sup, m1), (p_con, m2) = (cache.known[cache.key(s)] for s in specs)
-                method = m1 if m1 == m2 else "mixed"
-            row = {"id": it["id"], "group": it["group"], "label": it["label"], "label3": it["label3"],
-                   "features": verdict_features(it["claim"], hits, mismatches, p_sup, p_con),
-                   "hits": len(hits), "part": supported_part(it["claim"], hits) is not None,
-                   "p_sup": p_sup, "p_con": p_con, "method": method,
-                   "seconds": round(time.perf_counter() - t0, 2)}
-            f.write(json.dumps(row) + "\n")
+            prepared = []
+            for it in batch:
+                evidence = evidence_of(it)
+                hits = EvidenceIndex(evidence).search([it["claim"]], TOP_K)
+                prepared.append((it, hits, premise_mismatches(it["claim"], hits, evidence),
+                                 verdict_probes(it["claim"], hits) if hits and backend is not None else []))
+            asked = {cache.key(s): s for *_, specs in prepared for s in specs if cache.key(s) not in cache.known}
+            if asked and backend is not None:
+                got = await arun(_ask(list(asked.values())), backend, new_provenance(backend),
+                                 concurrency=args.concurrency)
+                for spec, p in zip(asked.values(), got, strict=True):
+                    cache.put(spec, p)
+            each = (time.perf_counter() - t0) / len(batch)
+            for it, hits, mismatches, specs in prepared:
+                p_sup = p_con = None
+                method = None
+                if specs:
+                    (p_sup, m1), (p_con, m2) = (cache.known[cache.key(s)] for s in specs)
+                    method = m1 if m1 == m2 else "mixed"
+                row = {"id": it["id"], "group": it["group"], "label": it["label"], "label3": it["label3"],
+                       "features": verdict_features(it["claim"], hits, mismatches, p_sup, p_con),
+                       "hits": len(hits), "part": supported_part(it["claim"], hits) is not None,
+                       "p_sup": p_sup, "p_con": p_con, "method": method, "seconds": round(each, 2)}
+                f.write(json.dumps(row) + "\n")
+                n += 1
             f.flush()
-            n += 1
-            if n % 10 == 0:
-                print(f"{n} items, {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
+            print(f"{n} items, {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
     print(f"wrote {n} new rows to {out} in {time.perf_counter() - started:.0f} s", file=sys.stderr)
     return 0
 
@@ -278,6 +283,8 @@ def main() -> int:
         p.add_argument("--out", required=True)
         p.add_argument("--cache", default="/tmp/verdict-probe-cache.jsonl")
         p.add_argument("--checks-only", action="store_true", help="no model: deterministic features only")
+        p.add_argument("--batch", type=int, default=25, help="items per model batch")
+        p.add_argument("--concurrency", type=int, default=4, help="probes in flight at once")
         p.add_argument("--backend")
         p.add_argument("--model")
         p.add_argument("--base-url")
