@@ -7,6 +7,8 @@
     fever      ../shared/data/dev/fever_symmetric_dev.jsonl: claim + evidence, SUPPORTS/REFUTES
     clef       ../shared/data/dev/clef2019_checkworthiness_train.jsonl: debate sentences,
                check-worthy or not (no model: calibrated features, grouped by debate)
+    synthetic  one-edit unfaithful summaries (entity, speaker, number, date, negation) and
+               faithful ones, made by code from the fixtures (and Wikinews when present)
     averitec   ../shared/data/dev/averitec_dev_part.jsonl: real claims and the questions
                fact-checkers asked (references = their questions; see evals/question_score.py)
 
@@ -46,7 +48,8 @@ from assistant.evals.items import (
     claim_date,
 )
 from assistant.evals.question_score import fixture_question_rates
-from assistant.evals.results import MetricResult
+from assistant.evals.results import ItemScore, MetricResult, aggregate
+from assistant.evals.synthetic import KINDS, synthetic_pairs
 
 __all__ = [
     "LOADERS", "SUITES", "ArticleItem", "Gold", "GoldClaim", "GoldDate", "Item", "KeyFact",
@@ -88,6 +91,19 @@ def _pairs(score: Callable[..., list[MetricResult]]) -> Scorer:
 def _fixture_scores(runs: scorers.Runs, *, resamples: int, seed: int) -> list[MetricResult]:
     return (scorers.fixture_metrics(runs.articles, resamples=resamples, seed=seed)
             + fixture_question_rates([r.item for r in runs.articles], resamples=resamples, seed=seed))
+
+
+def _synthetic_scores(runs: scorers.Runs, *, resamples: int, seed: int) -> list[MetricResult]:
+    metrics = scorers.summary_check_metrics(runs.pairs, resamples=resamples, seed=seed)
+    for kind in ("faithful", *KINDS):
+        mine = [r for r in runs.pairs if r.item.id.rsplit(":", 1)[-1].startswith(kind)]
+        if mine:
+            metrics.append(aggregate(
+                f"correct_{kind}", f"{kind} summaries the checker labels right"
+                + (" (caught)" if kind != "faithful" else " (kept)"),
+                [ItemScore(item_id=r.item.id, value=float(r.prediction == r.item.label), group=r.item.group,
+                           detail=r.detail) for r in mine], resamples=resamples, seed=seed))
+    return metrics
 
 
 # How a suite built ad hoc (no scorer of its own) is scored: by what its items are run through.
@@ -222,6 +238,22 @@ def _clef() -> Suite:
                  evaluate=checkworthiness_suite, description="CLEF-2019 check-worthiness: debate sentences checked by fact-checkers or not")
 
 
+def _synthetic() -> Suite:
+    articles = [i for i in _fixtures().items if isinstance(i, ArticleItem)]
+    sources = [paths.fixtures_dir()]
+    wikinews = data_dir() / "wikinews" / "articles.jsonl"
+    if wikinews.exists():
+        articles += [i for i in _wikinews().items if isinstance(i, ArticleItem)]
+        sources.append(wikinews)
+    by_id = {a.id: a for a in articles}
+    items: list[Item] = [PairItem(id=p.id, premise=by_id[p.article_id].text, hypothesis=p.summary,
+                                  label=p.label, group=p.article_id)
+                         for p in synthetic_pairs((a.id, a.document()) for a in articles)]
+    return Suite(name="synthetic", task="check_summary", source=", ".join(map(str, sources)), items=items,
+                 scorer=_synthetic_scores,
+                 description="code-made one-edit summaries (FactCC-style) and faithful ones, per edit kind")
+
+
 def load_averitec() -> list[dict[str, object]]:
     path = data_dir() / "dev" / "averitec_dev_part.jsonl"
     if not path.exists():
@@ -242,7 +274,8 @@ def _averitec() -> Suite:
 
 LOADERS: dict[str, Callable[[], Suite]] = {
     "fixtures": _fixtures, "seed": _seed, "wikinews": _wikinews,
-    "summedits": _summedits, "fever": _fever, "clef": _clef, "averitec": _averitec,
+    "summedits": _summedits, "fever": _fever, "clef": _clef, "synthetic": _synthetic,
+    "averitec": _averitec,
 }
 SUITES = tuple(LOADERS)
 
