@@ -18,8 +18,9 @@ import hashlib
 import time
 from collections.abc import Sequence
 
+from assistant.evals.direct import DirectRun, Scored
+from assistant.evals.items import EvidenceItem
 from assistant.evals.results import ItemRecord, ItemScore, MetricResult, aggregate
-from assistant.evals.suites import EvidenceItem
 from assistant.schemas import Document
 from assistant.steps.evidence import load_evidence
 from assistant.steps.factcheck import EvidenceIndex
@@ -101,3 +102,9 @@ def retrieval_metrics(items: Sequence[EvidenceItem], *, resamples: int, seed: in
                   resamples=resamples, seed=seed),
     ]
     return metrics, records
+
+
+def retrieval_suite(run: DirectRun) -> Scored:
+    """The `wice` suite's evaluator: retrieval recall, no model call."""
+    return retrieval_metrics([i for i in run.items if isinstance(i, EvidenceItem)],
+                             resamples=run.resamples, seed=run.seed)
