@@ -47,7 +47,8 @@ from assistant.core.structured import Probability, ProbeSpec  # noqa: E402
 from assistant.evals.paths import data_dir  # noqa: E402
 from assistant.steps.evidence import EvidenceSet, load_evidence  # noqa: E402
 from assistant.steps.factcheck import (  # noqa: E402
-    REFUTE_AT,
+    REFUTE_BELOW,
+    REFUTE_COVERAGE,
     VERDICT_CHECK_FEATURES,
     VERDICT_FEATURES,
     VERDICT_MODEL_FEATURES,
@@ -212,11 +213,12 @@ def _rows(path: Path) -> Iterator[dict[str, Any]]:
     yield from read_jsonl(path)
 
 
-def verdict_of(row: dict[str, Any], supported: bool) -> str:
+def verdict_of(row: dict[str, Any], supported: bool, p: float) -> str:
     """The step's rule after the calibrated decision (`steps.factcheck.calibrated_verdict`)."""
     if supported:
         return "supported"
-    if row["features"]["chk_contradicting"] > 0 or (row["p_con"] is not None and row["p_con"] >= REFUTE_AT):
+    if row["features"]["chk_contradicting"] > 0 or (
+            p <= REFUTE_BELOW and row["features"]["coverage"] >= REFUTE_COVERAGE):
         return "refuted"
     return "partial" if row.get("part") else "not_enough_evidence"
 
@@ -259,7 +261,8 @@ def report(args: argparse.Namespace) -> int:
         ba, _ = score_interval(labels, [float(p) for p in cv.predictions], groups, threshold=0.5)
         print(f"{name:12s} balanced accuracy (supported vs not) {ba.value:.3f} [{ba.ci_low:.3f}, "
               f"{ba.ci_high:.3f}]  (grouped {args.folds}-fold, bootstrap over groups)")
-        said = [verdict_of(r, bool(p)) for r, p in zip(rows, cv.predictions, strict=True)]
+        said = [verdict_of(r, bool(d), p) for r, d, p in
+                zip(rows, cv.predictions, cv.probabilities, strict=True)]
         counts: dict[tuple[str, str], int] = {}
         for r, v in zip(rows, said, strict=True):
             counts[(r["label3"], v)] = counts.get((r["label3"], v), 0) + 1

@@ -250,9 +250,14 @@ def verdict_features(claim: str, hits: Sequence[Hit], mismatches: Sequence[Misma
     return feats
 
 
-# P(contradicted) at which an unsupported claim is refuted rather than not enough evidence:
-# a detail the evidence does not state is no refutation.
-REFUTE_AT = 0.5
+# An unsupported claim is refuted, rather than not enough evidence, when a retrieved
+# sentence states a differing figure or date, or when the evidence is about the claim
+# (at least REFUTE_COVERAGE of its content words) and P(supported) is at most
+# REFUTE_BELOW: a detail the evidence does not state is no refutation. The contradiction
+# probe is a feature of P(supported), not a rule: on FEVER-Symmetric the embedded model
+# answered it Yes more often for supported claims than for refuted ones.
+REFUTE_BELOW = 0.1
+REFUTE_COVERAGE = 0.5
 # A part of the claim counts as stated when one retrieved sentence holds this share of its
 # content words (a figure it lacks caps the share at 0.2).
 PART_SUPPORT = 0.8
@@ -288,11 +293,10 @@ def calibrated_verdict(claim: ClaimInput, hits: list[Hit], mismatches: list[Mism
                        choice: ProfileChoice | None, fit: LogisticFit | None = None) -> ClaimVerdict:
     """One verdict from the two probabilities and the checks (pure code).
 
-    With a profile, its calibrated P(supported) decides supported; without one, P(supported)
-    >= 0.5 above P(contradicted) and no differing figure does. An unsupported claim is
-    refuted when P(contradicted) >= `REFUTE_AT` or a retrieved sentence states a differing
-    number or date; otherwise it is not enough evidence, naming the clause of the claim
-    that a sentence does state, if one does.
+    With a profile, its calibrated P(supported) decides supported; without one, the model's
+    P(supported) >= 0.5 with no differing figure does. An unsupported claim is refuted by
+    the rule at `REFUTE_BELOW`; otherwise it is not enough evidence, naming the clause of
+    the claim that a sentence does state, if one does.
     """
     feats = verdict_features(claim.text, hits, mismatches, p_sup.p, p_con.p)
     contradicting = feats["chk_contradicting"] > 0
@@ -305,10 +309,10 @@ def calibrated_verdict(claim: ClaimInput, hits: list[Hit], mismatches: list[Mism
         moved = ", ".join(f"{e.feature} {e.log_odds:+.2f}" for e in calibrated.effects[:3])
         why = (f"calibrated P(supported) {calibrated.probability:.2f} (threshold {calibrated.threshold:.2f}; "
                f"{probs}; largest effects: {moved or 'none'})")
-        strength = abs(calibrated.probability - calibrated.threshold)
+        strength, p_final = abs(calibrated.probability - calibrated.threshold), calibrated.probability
     else:
-        supported = p_sup.p >= 0.5 and p_sup.p > p_con.p and not contradicting
-        decided, why, strength = "probability", probs, abs(p_sup.p - 0.5)
+        supported = p_sup.p >= 0.5 and not contradicting
+        decided, why, strength, p_final = "probability", probs, abs(p_sup.p - 0.5), p_sup.p
     notes: list[str] = []
     part = None
     if supported:
@@ -316,14 +320,14 @@ def calibrated_verdict(claim: ClaimInput, hits: list[Hit], mismatches: list[Mism
         used, stance = _relevant(claim.text, hits), Stance.supports
         confidence = (Confidence.high if strength >= 0.4 else Confidence.moderate if strength >= 0.2
                       else Confidence.low)
-    elif contradicting or p_con.p >= REFUTE_AT:
+    elif contradicting or (p_final <= REFUTE_BELOW and feats["coverage"] >= REFUTE_COVERAGE):
         verdict, stance = Verdict.refuted, Stance.refutes
         differing = [m for m in mismatches if m.kind in _CONTRADICTING and m.source_span is not None]
         if differing:
             notes.append(differing[0].message)
         used = _relevant(claim.text, hits)
-        confidence = (Confidence.high if contradicting and p_con.p >= REFUTE_AT else
-                      Confidence.moderate if contradicting or p_con.p >= 0.8 else Confidence.low)
+        confidence = (Confidence.high if contradicting and p_final <= REFUTE_BELOW else
+                      Confidence.moderate if contradicting else Confidence.low)
     else:
         verdict, stance, used = Verdict.not_enough_evidence, Stance.supports, []
         confidence = Confidence.moderate if strength >= 0.2 else Confidence.low
