@@ -247,7 +247,9 @@ def report(args: argparse.Namespace) -> int:
     """Grouped cross-validated balanced accuracy (bootstrap CI over groups) of checks only,
     model only and combined, on the same rows; for FEVER also how the REFUTES claims came
     out, for WiCE the three-class macro-F1 of the verdicts."""
-    rows = [r for r in _rows(Path(args.rows)) if r["p_sup"] is not None or args.checks_only]
+    every_row = list(_rows(Path(args.rows)))
+    rows = [r for r in every_row if r["p_sup"] is not None or args.checks_only]
+    skipped = [r for r in every_row if r["p_sup"] is None and not args.checks_only]
     labels = [r["label"] for r in rows]
     groups = [r["group"] for r in rows]
     feats = [r["features"] for r in rows]
@@ -267,6 +269,12 @@ def report(args: argparse.Namespace) -> int:
         for r, v in zip(rows, said, strict=True):
             counts[(r["label3"], v)] = counts.get((r["label3"], v), 0) + 1
         print("   ", ", ".join(f"{g}->{v}: {n}" for (g, v), n in sorted(counts.items())))
+        if skipped:  # claims with nothing retrieved: the step says not enough evidence
+            every = labels + [r["label"] for r in skipped]
+            ba_all, _ = score_interval(every, [float(p) for p in cv.predictions] + [0.0] * len(skipped),
+                                       groups + [r["group"] for r in skipped], threshold=0.5)
+            print(f"    with the {len(skipped)} claims that retrieved nothing (not enough evidence): "
+                  f"{ba_all.value:.3f} [{ba_all.ci_low:.3f}, {ba_all.ci_high:.3f}]")
         if rows and rows[0]["label3"] in WICE_OF.values():
             pairs = [(r["label3"], WICE_OF[v]) for r, v in zip(rows, said, strict=True)]
             ci = bootstrap_ci(pairs, macro_f1, groups=groups, seed=0)
