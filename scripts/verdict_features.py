@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from assistant.backends import get_backend  # noqa: E402
-from assistant.calibration import cross_validate, score_interval  # noqa: E402
+from assistant.calibration import CrossValidation, cross_validate, load_profile, score_interval  # noqa: E402
 from assistant.core.driver import Step, arun, new_provenance  # noqa: E402
 from assistant.core.stats import bootstrap_ci  # noqa: E402
 from assistant.core.structured import Probability, ProbeSpec  # noqa: E402
@@ -259,10 +259,21 @@ def report(args: argparse.Namespace) -> int:
     if not args.checks_only:
         variants += [("model only", VERDICT_MODEL_FEATURES), ("combined", VERDICT_FEATURES)]
     for name, names in variants:
-        cv = cross_validate(feats, labels, groups, list(names), k=args.folds)
+        if args.profile:  # a fitted profile applied as it is (data it was not fitted on)
+            if name != variants[-1][0]:
+                continue
+            profile = load_profile(args.profile)
+            fit = profile.fit()
+            probs = [fit.probability(f) for f in feats]
+            cv = CrossValidation(probabilities=probs, predictions=[int(p >= profile.threshold) for p in probs],
+                                 thresholds=[profile.threshold], fold_of=[0] * len(rows))
+            name = f"profile {profile.key} (fitted on {profile.fitted_on.data})"
+        else:
+            cv = cross_validate(feats, labels, groups, list(names), k=args.folds)
         ba, _ = score_interval(labels, [float(p) for p in cv.predictions], groups, threshold=0.5)
+        how = "as fitted" if args.profile else f"grouped {args.folds}-fold"
         print(f"{name:12s} balanced accuracy (supported vs not) {ba.value:.3f} [{ba.ci_low:.3f}, "
-              f"{ba.ci_high:.3f}]  (grouped {args.folds}-fold, bootstrap over groups)")
+              f"{ba.ci_high:.3f}]  ({how}, bootstrap over groups)")
         said = [verdict_of(r, bool(d), p) for r, d, p in
                 zip(rows, cv.predictions, cv.probabilities, strict=True)]
         counts: dict[tuple[str, str], int] = {}
@@ -304,6 +315,7 @@ def main() -> int:
     r.add_argument("rows")
     r.add_argument("--folds", type=int, default=5)
     r.add_argument("--checks-only", action="store_true", help="rows without probabilities")
+    r.add_argument("--profile", help="score this fitted profile's decisions instead of cross-validating")
     args = ap.parse_args()
     if args.command == "report":
         return report(args)
