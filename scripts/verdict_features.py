@@ -184,13 +184,17 @@ async def features(args: argparse.Namespace) -> int:
                 hits = EvidenceIndex(evidence).search([it["claim"]], TOP_K)
                 prepared.append((it, hits, premise_mismatches(it["claim"], hits, evidence),
                                  verdict_probes(it["claim"], hits) if hits and backend is not None else []))
+            if args.cache_only:  # only the items whose probes were all answered before
+                prepared = [x for x in prepared if all(cache.key(s) in cache.known for s in x[3])]
+                if not prepared:
+                    continue
             asked = {cache.key(s): s for *_, specs in prepared for s in specs if cache.key(s) not in cache.known}
             if asked and backend is not None:
                 got = await arun(_ask(list(asked.values())), backend, new_provenance(backend),
                                  concurrency=args.concurrency)
                 for spec, p in zip(asked.values(), got, strict=True):
                     cache.put(spec, p)
-            each = (time.perf_counter() - t0) / len(batch)
+            each = (time.perf_counter() - t0) / len(prepared)
             for it, hits, mismatches, specs in prepared:
                 p_sup = p_con = None
                 method = None
@@ -306,6 +310,8 @@ def main() -> int:
         p.add_argument("--cache", default="/tmp/verdict-probe-cache.jsonl")
         p.add_argument("--checks-only", action="store_true", help="no model: deterministic features only")
         p.add_argument("--batch", type=int, default=25, help="items per model batch")
+        p.add_argument("--cache-only", action="store_true",
+                       help="no new model calls: rows only for items whose probes are all cached")
         p.add_argument("--concurrency", type=int, default=4, help="probes in flight at once")
         p.add_argument("--backend")
         p.add_argument("--model")
