@@ -215,8 +215,8 @@ def question_problems(question: str, claim: Claim, kind: QuestionKind | None = N
         problems.append(f"does not open like a question ({words[0] if words else ''!r})")
     if re.search(r"\b(?:is|are|was|were|be)\s+according\b", lower):
         problems.append("'is according to' is not English")
-    if re.search(r"\b(\w+)\s+\1\b", lower):
-        problems.append("a doubled word")
+    if (twice := re.search(r"\b(\w+)\s+\1\b", lower)) and twice.group(0) not in claim.text.lower():
+        problems.append("a doubled word")  # "that that"; one the claim itself has is its own
     # standalone
     if any(w in lower and w not in claim.text.lower() for w in ARTICLE_WORDS):
         problems.append("refers to the article instead of naming who, what and when")
@@ -579,6 +579,22 @@ def _wh_number(clause: _Clause, claim: Claim) -> str | None:
     return None
 
 
+def _wh_identity(clause: _Clause) -> str | None:
+    """'Who endorsed Donald Trump's bid for re-election?' when the subject is a named
+    person or body: the identity at stake, asked with the rest of the clause."""
+    subj, verb = clause.subj, clause.verb
+    if subj is None or subj.dep_ != "nsubj" or subj.i > verb.i or verb.tag_ not in ("VBD", "VBZ", "VBP"):
+        return None
+    label = subj.ent_type_
+    if label not in ("PERSON", "ORG", "NORP", "GPE") or verb.lemma_ in ("be", "have"):
+        return None
+    subj_ids = _skip_subtree(subj)
+    rest = [t for t in clause.tokens() if t.i not in subj_ids and t.i >= verb.i]
+    if len(rest) < 2:
+        return None
+    return f"{'Who' if label in ('PERSON', 'ORG', 'NORP') else 'Which country'} {_render(rest, clause.replace)}"
+
+
 def _wh_date(clause: _Clause, dates: Sequence[str]) -> str | None:
     verb = clause.verb
     date_ids: set[int] = set()
@@ -685,6 +701,8 @@ def code_questions(claim: Claim) -> list[VerificationQuestion]:
                 add(_finish(wh, dates), "wh", core)
             elif _claim_has_date(claim) and claim.type in (ClaimType.event, ClaimType.statistic):
                 add(_finish(w, []) if (w := _wh_date(clause, dates)) else None, "wh", core)
+            if not any(question_kind(q.question) == "wh" for q in out) and not reported:
+                add(_finish(w, dates) if (w := _wh_identity(clause)) else None, "wh", core)
     if named_speaker and (reported or claim.type == ClaimType.attributed_statement
                           or claim.attribution.verb):
         # "Last December, EL ESPAÑOL reported ...": the report's own date, else publication
