@@ -116,7 +116,7 @@ def _parse(text: str) -> Any:
 _FUNCTION_WORDS = words("a an the is are was were be been being am has have had do does did will would "
                         "can could should shall may might must of in on at to for from by with as and or "
                         "but not no it its our their his her my your we they he she you this that these "
-                        "those over under into onto about after before against than then so if is")
+                        "those over under into onto about after before against than then so if cannot")
 
 
 def sentence_case(text: str) -> str:
@@ -336,6 +336,7 @@ _DROP_DEPS = {"advcl", "prep", "advmod", "npadvmod", "intj", "mark", "cc", "punc
               "parataxis", "meta", "prt"}
 _DEMONSTRATIVE = {"this": "the", "these": "the", "that": "the", "those": "the", "such": "the"}
 _MAX_WORDS = 30
+_SINGLE_QUOTED = re.compile(r"(?:^|(?<=[\s:]))['‘]([^'‘’\n]{8,}?)['’](?=[\s.,;:!?]|$)")
 _RESULT = re.compile(r"\b(?:as a (?:result|consequence)|therefore|consequently|hence)\b", re.I)
 
 
@@ -360,6 +361,27 @@ def _clause_head(sent: Any, claim: Claim) -> tuple[Any, bool]:
                     content = deeper
                 return content, True
     return root, False
+
+
+def _say_date(content: Any) -> str | None:
+    """The date the claim gives its saying ("Jen Psaki said on 14 January 2022 that ..."):
+    'on 14 January 2022', from a date phrase with a year on the reporting verb."""
+    for verb in content.ancestors:
+        if verb.lemma_ not in SAY_LEMMAS:
+            continue
+        for child in verb.children:
+            span = sorted(_skip_subtree(child))
+            text = " ".join(verb.doc[i].text for i in span)
+            if child.dep_ in ("prep", "npadvmod") and len(span) <= 6 and \
+                    any(verb.doc[i].ent_type_ == "DATE" for i in span) and re.search(r"\b(?:1[6-9]|20)\d\d\b", text):
+                return text if child.dep_ == "prep" else f"on {text}"
+    return None
+
+
+def _purpose(verb: Any) -> bool:
+    """A to-infinitive with no subject of its own: "... positioned operatives to carry out ..."."""
+    return verb.tag_ == "VB" and _subject(verb) is None and any(
+        c.dep_ == "aux" and c.lower_ == "to" for c in verb.children)
 
 
 def _subject(verb: Any) -> Any:
@@ -417,8 +439,9 @@ class _Clause:
             elif child.dep_ == "conj" and child.pos_ in ("VERB", "AUX") and _subject(child) is not None:
                 drop |= span  # a second clause with its own subject: not this claim
             elif (child.dep_ == "cc" and any(c.dep_ == "conj" and _subject(c) is not None
-                                            for c in verb.children)) or (child.dep_ in ("advcl", "parataxis") and child.i > verb.i):
-                drop |= span
+                                            for c in verb.children)) or (
+                    child.dep_ in ("advcl", "parataxis") and child.i > verb.i and not _purpose(child)):
+                drop |= span  # a purpose ("... operatives to carry out a false flag operation") stays
         for t in verb.subtree:  # "scores of people including those from ...": no antecedent
             if t.lower_ in ("those", "these", "this", "that") and t.pos_ == "PRON" and t.dep_ == "pobj" \
                     and t.head.dep_ == "prep" and t.head.head.i != verb.i:
@@ -443,7 +466,7 @@ class _Clause:
 
     def shorten(self) -> None:
         """Drop relative clauses, appositions and late modifiers until short enough."""
-        for deps in (("relcl", "appos"), ("prep", "advmod", "npadvmod", "dative"), ("acl",)):
+        for deps in (("relcl", "appos"), ("prep", "advmod", "npadvmod", "dative"), ("advcl", "acl")):
             while len(self.tokens()) > _MAX_WORDS:
                 cands = [t for t in self.verb.subtree if t.i in self.keep and t.dep_ in deps
                          and t.i > self.verb.i]
@@ -667,6 +690,7 @@ def code_questions(claim: Claim) -> list[VerificationQuestion]:
         return any(n in t.text.replace(",", "") for t in h.subtree if t.i not in inner for n in central)
 
     heads.sort(key=lambda h: (not own_numbers(h), h.i != head.i))
+    say_date = _say_date(head) if reported else None
     clauses = []
     for h in heads[:2]:
         c = _Clause(h, speaker)
@@ -681,9 +705,9 @@ def code_questions(claim: Claim) -> list[VerificationQuestion]:
         dates = lead + clause.dates or [
             phrase for d in claim.dates if (phrase := format_date(d.resolved)).lower() not in core.lower()
             and phrase.split(" ", 1)[1].lower() in full][:1]
-        if not dates and reported and clause.verb.i == head.i and (claim.dates or lead_date):
+        if not dates and reported and clause.verb.i == head.i and (say_date or claim.dates or lead_date):
             # Reported content without a date of its own held when it was reported.
-            when = lead_date or format_date(claim.dates[0].resolved)
+            when = say_date or lead_date or format_date(claim.dates[0].resolved)
             dates = ["as of " + when.split(" ", 1)[1]]
         yes_no = clause.inverted()
         fact = core if reported and clause.verb.i == head.i else None  # about the content only
@@ -707,8 +731,10 @@ def code_questions(claim: Claim) -> list[VerificationQuestion]:
                           or claim.attribution.verb):
         # "Last December, EL ESPAÑOL reported ...": the report's own date, else publication
         say = head.head if reported else None
-        when = f" {lead_date}" if lead_date and say is not None and say.dep_ == "ROOT" else _say_when(claim)
-        quotes = [claim.text[a:b].strip("“”\"«» ") for a, b in direct_quotes(claim.text)]
+        when = f" {say_date}" if say_date else \
+            f" {lead_date}" if lead_date and say is not None and say.dep_ == "ROOT" else _say_when(claim)
+        quotes = [claim.text[a:b].strip("“”\"«» ") for a, b in direct_quotes(claim.text)] + [
+            m.group(1) for m in _SINGLE_QUOTED.finditer(claim.text) if len(m.group(1).split()) >= 3]
         quote = max(quotes, key=len) if quotes else None
         content = _Clause(head, speaker).declarative() if reported and _subject(head) is not None else None
         if content and not question_problems(f"Did {speaker} say{when} that {content}?",
@@ -721,13 +747,19 @@ def code_questions(claim: Claim) -> list[VerificationQuestion]:
         elif content:
             core0 = clauses[0].declarative() if clauses else ""
             add(f"Did {speaker} say{when} that {core0}?", "on_record", core0)
-        topic = _subject(head) if reported else None
-        if topic is not None and topic.pos_ in ("NOUN", "PROPN"):
+        say_i = head.head.i if reported else len(sent)
+        topic = next((t for t in sent if t.i > say_i and t.dep_ in ("nsubj", "nsubjpass")
+                      and t.pos_ in ("NOUN", "PROPN")), None) if reported else None
+        if topic is not None and topic.ent_type_ != "GPE" and not any(
+                t.lower_ in ("no", "any", "every", "each", "all", "some") for t in topic.subtree):
             # "What did Scientific American say about 5G technology?": the record's wording
             about = _render([t for t in topic.subtree if t.dep_ not in ("relcl", "appos", "acl")])
+            about = re.sub(r"^The\b", "the", about)  # "about The Administration"
+            if topic.pos_ == "NOUN" and topic.ent_type_ == "" and topic.i == min(t.i for t in topic.subtree):
+                about = about[:1].lower() + about[1:]  # "'Rape is ...'" -> "about rape"
             if 1 <= len(about.split()) <= 6:
                 add(f"What did {speaker} say{when} about {about}?", "wh", content)
-    if not any(question_kind(q.question) == "yes_no" for q in out):
+    if not any(question_kind(q.question) in ("yes_no", "on_record") for q in out):
         # No clause the parse can invert (headlines: "COVID-19 pandemic pre-planned with the
         # help from Bill Gates"): the claim as a whole, still a question that names its fact.
         whole = re.sub(r"^(?:According to [^,]+,\s*)", "", text).strip().rstrip(" .!")
