@@ -215,6 +215,14 @@ def question_problems(question: str, claim: Claim, kind: QuestionKind | None = N
         problems.append(f"does not open like a question ({words[0] if words else ''!r})")
     if re.search(r"\b(?:is|are|was|were|be)\s+according\b", lower):
         problems.append("'is according to' is not English")
+    if re.match(r"(?i)(?:did|does|do)\s+(?:[\w’'.-]+\s+){1,6}?(?:would|will|can|could|should|must|shall|might)\b",
+                q) and kind != "on_record":
+        problems.append("do-support before a modal ('Did the talks would ...')")
+    elif kind != "on_record" and first in ("did", "does", "do") and (parsed := _parse(q)) is not None:
+        root = next((t for t in parsed if t.dep_ == "ROOT"), None)
+        if root is not None and root.tag_ in ("VBD", "VBN", "VBZ") and root.lower_ != root.lemma_.lower() \
+                and any(c.i == 0 and c.dep_ == "aux" for c in root.children):
+            problems.append(f"do-support takes the base form, not {root.text!r}")
     if (twice := re.search(r"\b(\w+)\s+\1\b", lower)) and twice.group(0) not in claim.text.lower():
         problems.append("a doubled word")  # "that that"; one the claim itself has is its own
     # standalone
