@@ -254,3 +254,21 @@ def test_every_claim_gets_a_question_even_a_headline_without_a_finite_verb() -> 
     c = claim("COVID-19 pandemic pre-planned with the help from Bill Gates.", as_of=None)
     texts = [q.question for q in code_questions(c)]
     assert texts == ["Is it true that COVID-19 pandemic pre-planned with the help from Bill Gates?"]
+
+
+def test_without_spacy_questions_are_built_from_the_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    import assistant.steps.questions as questions
+
+    monkeypatch.setattr(sig, "_nlp", lambda: None)
+    questions._parse.cache_clear()
+    railways = claim("Indian Railways has been completely privatized, and as a result, scores of people would "
+                     "lose their jobs.", type_=ClaimType.causal, as_of=None)
+    assert [q.question for q in code_questions(railways)] == ["Has Indian Railways been completely privatized?"]
+    kirk = claim("Charlie Kirk claimed on Twitter: Joe Biden said he wants to ban fracking in the US.",
+                 type_=ClaimType.attributed_statement, as_of="2020-10-23")
+    texts = [q.question for q in code_questions(kirk)]
+    assert texts == ["Is it true that Joe Biden said he wants to ban fracking in the US?",
+                     "Did Charlie Kirk say on 23 October 2020 that Joe Biden said he wants to ban fracking in the US?"]
+    masks = claim("Wearing face masks will stop the spread of covid 19.", type_=ClaimType.prediction, as_of=None)
+    assert [q.question for q in code_questions(masks)] == ["Will wearing face masks stop the spread of covid 19?"]
+    questions._parse.cache_clear()

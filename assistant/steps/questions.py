@@ -37,6 +37,7 @@ from assistant.text.attribution import (
     PERSON_ROLES,
     SAY_LEMMAS,
     TITLE_WORDS,
+    regex_names,
     words,
 )
 from assistant.text.dates import find_dates
@@ -44,7 +45,7 @@ from assistant.text.grounding import numbers_in
 from assistant.text.numbers import direct_quotes, find_numbers
 
 __all__ = ["QuestionKind", "code_questions", "format_date", "question_kind", "question_problems",
-           "who_could_answer"]
+           "reported_content", "sentence_case", "who_could_answer"]
 
 QuestionKind = Literal["yes_no", "wh", "on_record"]
 
@@ -152,7 +153,6 @@ def claim_names(claim: Claim, text: str | None = None) -> list[str]:
         names = [e.text for e in parsed.ents
                  if e.label_ in ("PERSON", "ORG", "GPE", "NORP", "EVENT", "LAW", "FAC", "LOC")]
     else:
-        from assistant.text.attribution import regex_names
         names = [text[a:b] for a, b in regex_names(text)]
     if claim.attribution.speaker and claim.attribution.speaker[:1].isupper():
         names.insert(0, claim.attribution.speaker)
@@ -246,8 +246,16 @@ def question_problems(question: str, claim: Claim, kind: QuestionKind | None = N
         problems.append("dangling reference 'it'")
     # carries the claim's facts
     names = claim_names(claim, with_dates(claim))
+    if fact is None and kind == "yes_no":
+        fact = reported_content(claim)
     if fact is not None and kind != "on_record":
-        names = [n for n in claim_names(claim, fact) if n.lower() in fact.lower()]
+        own = [n for n in claim_names(claim, fact) if n.lower() in fact.lower()] + [
+            fact[a:b] for a, b in regex_names(fact) if a > 0]  # names the small parser misses
+        # The reported content need not name its speaker: by its own names, or none when it
+        # is a general statement ("Is 5G technology not safe?"); "Had the city known ...?"
+        # and "Had an internal memo warned ...?" still need the claim's names.
+        if own or not re.search(r"\b(?:the|a|an)\b", outside, re.I):
+            names = own
     if names and not any(_name_present(n, q) for n in names):
         problems.append(f"names none of {', '.join(names[:4])}")
     claim_numbers = numbers_in(with_dates(claim)) | numbers_in(claim.text) | {
@@ -345,6 +353,33 @@ _DROP_DEPS = {"advcl", "prep", "advmod", "npadvmod", "intj", "mark", "cc", "punc
 _DEMONSTRATIVE = {"this": "the", "these": "the", "that": "the", "those": "the", "such": "the"}
 _MAX_WORDS = 30
 _SINGLE_QUOTED = re.compile(r"(?:^|(?<=[\s:]))['‘]([^'‘’\n]{8,}?)['’](?=[\s.,;:!?]|$)")
+_REGEX_FRAME = re.compile(  # without a parse: "<Name ...> said/claimed (on <date>) (that|:) <content>"
+    r"^(?P<who>[A-Z][^,:;“\"]{1,60}?)\s+(?:said|says|claimed|claims|stated|states|warned|reported|"
+    r"announced|tweeted|wrote|declared)(?:\s+(?:on|in)\s+[^:,]{2,25}?)?(?:\s+that|:|,)?\s+(?P<what>.+)$")
+_REGEX_AUX = re.compile(r"^(?P<subj>(?:[\w’'%$.&()-]+\s){1,8}?)(?P<aux>is|are|was|were|has|have|had|will|"
+                        r"would|can|could|should)\s+(?P<rest>\S.*)$")
+
+
+def _lower_first(text: str) -> str:
+    """'The FBI ...' -> 'the FBI ...', 'Wearing masks' -> 'wearing masks'; a name stays."""
+    first = text.split(" ", 1)[0]
+    if first.lower() in _FUNCTION_WORDS or (first.endswith("ing") and first[1:].islower()):
+        return text[:1].lower() + text[1:]
+    return text
+
+
+def _regex_inverted(text: str) -> str | None:
+    """'Indian Railways has been completely privatized' -> 'Has Indian Railways been
+    completely privatized?' without a parse: the first auxiliary after a short subject with
+    no clause of its own (no comma, no who/that/which)."""
+    first = re.split(r",\s+(?:and|but|while|as)\b|;", text, maxsplit=1)[0].rstrip(" .")
+    m = _REGEX_AUX.match(first)
+    if m is None or re.search(r"(?i)\b(?:who|that|which|whose|where|when|if|because)\b|,", m["subj"]):
+        return None
+    subj = _lower_first(m["subj"].strip())
+    return f"{m['aux'].capitalize()} {subj} {m['rest']}?"
+
+
 _RESULT = re.compile(r"\b(?:as a (?:result|consequence)|therefore|consequently|hence)\b", re.I)
 
 
@@ -369,6 +404,19 @@ def _clause_head(sent: Any, claim: Claim) -> tuple[Any, bool]:
                     content = deeper
                 return content, True
     return root, False
+
+
+def reported_content(claim: Claim) -> str | None:
+    """The reported content of a claim with a reporting frame ("Scientific American warned
+    that 5G technology is not safe" -> "5G technology is not safe"); None when it has none
+    or without spaCy."""
+    sent = _parse(sentence_case(with_dates(claim)))
+    if sent is None or not len(sent):
+        return None
+    head, reported = _clause_head(sent, claim)
+    if not reported or _subject(head) is None:
+        return None
+    return _Clause(head, claim.attribution.speaker).declarative() or None
 
 
 def _say_date(content: Any) -> str | None:
@@ -555,8 +603,8 @@ def _number_target(clause: _Clause, claim: Claim) -> tuple[Any, str] | None:
     for t in clause.tokens():
         if not (t.like_num or t.ent_type_ in ("MONEY", "PERCENT", "CARDINAL", "QUANTITY")):
             continue
-        if not t.whitespace_ and t.i + 1 < len(t.doc) and t.doc[t.i + 1].is_alpha:
-            continue  # "5G", "4K": a name, not a count
+        if not t.whitespace_ and t.i + 1 < len(t.doc) and t.doc[t.i + 1].is_alpha and t.doc[t.i + 1].is_upper:
+            continue  # "5G", "4K": a name, not a count ("1kg" is one)
         if not any(n in t.text.replace(",", "") for n in central) and t.text.replace(",", "") not in central:
             continue
         money = t.ent_type_ == "MONEY" or any(c.text in "$€£" for c in t.head.children) \
@@ -676,10 +724,20 @@ def code_questions(claim: Claim) -> list[VerificationQuestion]:
 
     if nlp is None:
         core = re.sub(r"^(?:According to [^,]+,\s*)", "", text).rstrip(" .")
-        add(f"Is it true that {core[:1].lower() + core[1:] if not core[:2].isupper() else core}?",
-            "yes_no", core)
-        if named_speaker and claim.type == ClaimType.attributed_statement:
-            add(f"Did {speaker} say{_say_when(claim)} that {core[:1].lower() + core[1:]}?", "on_record", core)
+        frame = _REGEX_FRAME.match(core)
+        content = frame.group("what").strip(" “”\"'") if frame else None
+        fact = content if content and len(content.split()) >= 3 else core
+        who = frame.group("who") if frame else speaker if named_speaker else None
+        # The reported content first; where it leans on the frame ("... said he would"),
+        # the claim as a whole, which names who.
+        for part, own in ((fact, fact if content else None), (core, None)):
+            if any(question_kind(q.question) == "yes_no" for q in out):
+                break
+            add(_regex_inverted(part), "yes_no", part, own)
+            if not any(question_kind(q.question) == "yes_no" for q in out):
+                add(f"Is it true that {_lower_first(part)}?", "yes_no", part, own)
+        if who and (content or claim.type == ClaimType.attributed_statement):
+            add(f"Did {who} say{_say_when(claim)} that {_lower_first(fact)}?", "on_record", fact)
         return out
     text = sentence_case(text)
     sent = _parse(text)
