@@ -272,3 +272,16 @@ def test_without_spacy_questions_are_built_from_the_text(monkeypatch: pytest.Mon
     masks = claim("Wearing face masks will stop the spread of covid 19.", type_=ClaimType.prediction, as_of=None)
     assert [q.question for q in code_questions(masks)] == ["Will wearing face masks stop the spread of covid 19?"]
     questions._parse.cache_clear()
+
+
+@needs_spacy
+def test_who_could_answer_is_the_record_holder_not_the_speaker() -> None:
+    c = claim("Defense Department spokesman John Kirby said that Russia has positioned a group of operatives "
+              "in eastern Ukraine.", speaker="John Kirby", type_=ClaimType.attributed_statement)
+    c = c.model_copy(update={"attribution": c.attribution.model_copy(update={"role": "Defense Department spokesman"})})
+    qs = code_questions(c)
+    on_record = [q for q in qs if q.method == "on_record_confirmation"]
+    assert on_record and all(q.who_could_answer == "Defense Department (transcripts and published statements)"
+                             for q in on_record)
+    fact = next(q for q in qs if q.question.startswith("Has Russia positioned"))
+    assert "Kirby" not in fact.who_could_answer

@@ -329,8 +329,8 @@ def who_could_answer(claim: Claim, method: VerificationMethod, core: str | None 
             }.get(method, "independent news reports")
 
 
-def method_for(claim: Claim, kind: QuestionKind) -> VerificationMethod:
-    if kind == "on_record":
+def method_for(claim: Claim, kind: QuestionKind, question: str = "") -> VerificationMethod:
+    if kind == "on_record" or re.match(r"(?i)what did .{2,80}? say\b", question):
         return VerificationMethod.on_record_confirmation
     return {
         ClaimType.statistic: VerificationMethod.official_record,  # counts are kept by a body
@@ -689,7 +689,7 @@ def _wh_date(clause: _Clause, dates: Sequence[str]) -> str | None:
 
 
 def _question(claim: Claim, text: str, kind: QuestionKind, core: str | None = None) -> VerificationQuestion:
-    method = method_for(claim, kind)
+    method = method_for(claim, kind, text)
     return VerificationQuestion(claim_id=claim.id, question=text, method=method,
                                 who_could_answer=who_could_answer(claim, method, core))
 
