@@ -285,3 +285,10 @@ def test_who_could_answer_is_the_record_holder_not_the_speaker() -> None:
                              for q in on_record)
     fact = next(q for q in qs if q.question.startswith("Has Russia positioned"))
     assert "Kirby" not in fact.who_could_answer
+
+
+@needs_spacy
+def test_a_name_with_a_pronoun_in_it_is_not_a_dangling_reference() -> None:
+    c = claim("Ernest Medina participated in the My Lai Massacre.", as_of=None)
+    texts = [q.question for q in code_questions(c)]
+    assert texts[0] == "Did Ernest Medina participate in the My Lai Massacre?"

@@ -230,8 +230,12 @@ def question_problems(question: str, claim: Claim, kind: QuestionKind | None = N
         problems.append("refers to the article instead of naming who, what and when")
     if _WHO_SAID.search(q):
         problems.append("asks who said it, not whether it is true")
+    in_names = [(m.start(), m.end()) for n in claim_names(claim) if len(n.split()) > 1
+                for m in re.finditer(re.escape(n), outside)]  # "the My Lai Massacre"
     for m in _DANGLING.finditer(outside):
         word = m.group(0).lower()
+        if any(a <= m.start() < b for a, b in in_names):
+            continue
         head = outside[:m.start()]
         named_before = re.search(r"\b[A-Z][\w’'-]+", head.split(" ", 1)[1] if " " in head else "")
         if word in ("he", "she", "him", "his", "her", "hers") and named_before:
@@ -505,7 +509,7 @@ class _Clause:
         self.keep = {t.i for t in verb.subtree} - drop
         self.replace: dict[int, str] = {}
         for t in verb.subtree:
-            if t.lower_ in ("our", "my") and t.dep_ == "poss" and t.i in self.keep:
+            if t.lower_ in ("our", "my") and t.dep_ == "poss" and t.ent_type_ == "" and t.i in self.keep:
                 self.replace[t.i] = "the"  # reported speech: "is destroying our country"
             if t.lower_ in _DEMONSTRATIVE and t.dep_ in ("det", "predet") and t.i in self.keep:
                 self.replace[t.i] = _DEMONSTRATIVE[t.lower_]
@@ -665,13 +669,13 @@ def _wh_identity(clause: _Clause) -> str | None:
     if subj is None or subj.dep_ != "nsubj" or subj.i > verb.i or verb.tag_ not in ("VBD", "VBZ", "VBP"):
         return None
     label = subj.ent_type_
-    if label not in ("PERSON", "ORG", "NORP", "GPE") or verb.lemma_ in ("be", "have"):
-        return None
+    if label not in ("PERSON", "ORG", "NORP") or verb.lemma_ in ("be", "have"):
+        return None  # a place as the subject is too often a misread name ("Ernest Medina")
     subj_ids = _skip_subtree(subj)
     rest = [t for t in clause.tokens() if t.i not in subj_ids and t.i >= verb.i]
     if len(rest) < 2:
         return None
-    return f"{'Who' if label in ('PERSON', 'ORG', 'NORP') else 'Which country'} {_render(rest, clause.replace)}"
+    return f"Who {_render(rest, clause.replace)}"
 
 
 def _wh_date(clause: _Clause, dates: Sequence[str]) -> str | None:
