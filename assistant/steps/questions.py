@@ -100,8 +100,11 @@ def with_dates(claim: Claim) -> str:
         m = pattern.search(text)
         if m is None:
             continue
-        if m.group(0)[:1].isupper():
-            phrase = phrase[:1].upper() + phrase[1:]
+        if re.search(r"\b(?:since|until|till|before|after|from|by|as late as|as early as)\s*$",
+                     text[:m.start()], re.I):
+            phrase = re.sub(r"^(?:on|in) ", "", phrase)  # "since Monday" -> "since 26 August 2023"
+        elif m.group(0)[:1].isupper() and (m.start() == 0 or re.search(r"[.!?“\"]\s*$", text[:m.start()])):
+            phrase = phrase[:1].upper() + phrase[1:]  # only where a sentence starts
         text = text[:m.start()] + phrase + text[m.end():]
     return text
 
@@ -817,11 +820,19 @@ def code_questions(claim: Claim) -> list[VerificationQuestion]:
         elif content:
             core0 = clauses[0].declarative() if clauses else ""
             add(f"Did {speaker} say{when} that {core0}?", "on_record", core0)
-        say_i = head.head.i if reported else len(sent)
-        topic = next((t for t in sent if t.i > say_i and t.dep_ in ("nsubj", "nsubjpass")
+        say = head.head if reported else None
+        inside = {t.i for t in head.subtree} - ({t.i for c in say.children if c.dep_ == "nsubj"
+                                                 for t in c.subtree} if say is not None else set())
+        topic = next((t for t in sent if t.i in inside and t.dep_ in ("nsubj", "nsubjpass")
                       and t.pos_ in ("NOUN", "PROPN")), None) if reported else None
-        if topic is not None and topic.ent_type_ != "GPE" and not any(
-                t.lower_ in ("no", "any", "every", "each", "all", "some") for t in topic.subtree):
+        # A topic the record can be searched for: a name or a modified noun phrase ("the
+        # rental levy"), not "samples", "the deal", "that figure" or the speaker.
+        specific = topic is not None and (topic.ent_type_ not in ("", "GPE") or sum(
+            1 for t in topic.subtree if t.i != topic.i and t.pos_ in ("ADJ", "NOUN", "PROPN", "NUM")) >= 1
+            or (topic.tag_ == "NN" and not list(topic.children)))  # a bare mass noun: "about rape"
+        if topic is not None and specific and not any(
+                t.lower_ in ("no", "any", "every", "each", "all", "some", "that", "this", "these", "those")
+                for t in topic.subtree) and not (speaker and topic.text in speaker):
             # "What did Scientific American say about 5G technology?": the record's wording
             about = _render([t for t in topic.subtree if t.dep_ not in ("relcl", "appos", "acl")])
             about = re.sub(r"^The\b", "the", about)  # "about The Administration"
