@@ -845,7 +845,8 @@ def code_questions(claim: Claim) -> list[VerificationQuestion]:
         # help from Bill Gates"): the claim as a whole, still a question that names its fact.
         whole = re.sub(r"^(?:According to [^,]+,\s*)", "", text).strip().rstrip(" .!")
         first = sent[0] if len(sent) else None
-        if first is not None and first.pos_ != "PROPN" and first.ent_type_ == "" and not whole[:2].isupper():
+        if first is not None and first.pos_ != "PROPN" and first.ent_type_ == "" and not (
+                len(first.text) > 1 and first.text.isupper()):  # "A crowdfunding ..." -> "a crowdfunding ..."
             whole = whole[:1].lower() + whole[1:]
         add(f"Is it true that {whole}?", "yes_no", whole)
     return out
