@@ -2,23 +2,38 @@
 
 A fact-checker needs, per claim, a yes/no question restating its checkable core ("Did a
 cyberattack hit about 70 Ukrainian government web pages on 14 January 2022?"), a
-wh-question for the number or date at stake ("How many ...?", "When ...?"), and, when
-the claim is attributed, the on-record question ("Did Jen Psaki say on 14 January 2022
-that ...?"). Every question, the model's or code's, is held to `question_problems`:
+wh-question for the number, date or identity at stake ("How many ...?", "When ...?",
+"Who ...?"), and, when the claim is attributed, the on-record question ("Did Jen Psaki say
+on 14 January 2022 that ...?", or "What did Kirron Kher say about rape?"). A claim that
+embeds another ("Charlie Kirk claimed ... Joe Biden said he wants to ban fracking") is
+asked about the embedded fact ("Does Biden want to ban fracking in the US?") as well as
+on record. Every question, the model's or code's, is held to `question_problems`:
 
-    carries      the claim's names (at least one); for yes/no and on-record questions its
-                 central figures and its date; no figure the claim does not have
+    carries      the claim's names (at least one; for a question about reported content,
+                 that content's own names, none for a general statement such as "Is 5G
+                 technology not safe?"); for yes/no and on-record questions its central
+                 figures and its date; no figure the claim does not have
     standalone   no "the article"/"this claim", no "this"/"these"/"such", no he/she/they
-                 outside quotation marks, never "who said it"
+                 outside quotation marks (a pronoun inside a name, "My Lai", is no
+                 reference), never "who said it"
     grammatical  opens like a question (auxiliary or wh-word), ends in one "?",
-                 4-45 words, no "is according to", no doubled word
+                 4-45 words, no "is according to", no doubled word ("that that"),
+                 do-support with a base verb and no modal ("Does Biden wants", "Did the
+                 talks would" are rejected)
 
-`code_questions` builds the three kinds from a spaCy dependency parse of the claim
-(subject, verb, object; auxiliary inversion or do-support), with relative dates written
-out from `assistant.text.dates` and figures from `assistant.text.numbers`. Without spaCy the
-yes/no question is "Is it true that ...?". Who could answer is the body that holds the
-record (the speaker's office for on-record questions, an organisation the claim names
-for the others), not the article's speaker by default.
+`code_questions` builds them from a spaCy dependency parse of the claim (subject, verb,
+object; auxiliary inversion or do-support, coordinated verbs in their base form), with
+relative dates written out from `assistant.text.dates` and figures from
+`assistant.text.numbers`. A headline-cased claim is lower-cased where it is a function word
+or an -ed/-ing verb before parsing ("... Is Destroying Our Country"); a consequence clause
+is asked with its cause ("Would scores of people lose their jobs because Indian Railways
+has been completely privatized?"); a claim no clause of which inverts still gets "Is it
+true that ...?". A candidate that fails the checks is left out and the next form is tried.
+Each text is parsed once (`_parse`, cached): the checks re-read the same claim. Without
+spaCy a reporting frame and a leading auxiliary are read by regex ("Has Indian Railways
+been completely privatized?"), else "Is it true that ...?". Who could answer is the body
+that holds the record (the speaker's office for on-record questions, an organisation the
+claim names for the others), not the article's speaker by default.
 """
 
 from __future__ import annotations
