@@ -87,6 +87,7 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("article", nargs="?", default=str(SEED))
     ap.add_argument("--date", help="publication date if the text/file name lacks one")
+    ap.add_argument("--markdown", metavar="FILE", help="also write the analysis as Markdown to FILE")
     args = ap.parse_args()
     if not Path(args.article).exists():
         print(f"article not found: {args.article}", file=sys.stderr)
@@ -107,6 +108,10 @@ def main() -> int:
     t0 = time.perf_counter()
     analysis = assistant.analyze(doc)
     ours_s = time.perf_counter() - t0
+    if args.markdown:
+        from assistant import to_markdown
+
+        Path(args.markdown).write_text(to_markdown(analysis), encoding="utf-8")
 
     # Raw llama.cpp: same prompt tokens, same grammar, same completion length, same order.
     backend.reset_cache()
