@@ -9,7 +9,7 @@ Prints, in one run:
 2. Throughput of the batch runner at concurrency 1, 8, 32 and 64 against 500 ms of server
    latency, beside the ideal concurrency/latency: `ping` is one plain call per article (the
    runner, intake and backend stack without the analysis pipeline's CPU work); then the
-   real `summarize` (one call) at 64 and `analyze` (three calls) at 32, where the
+   real `summarize` (one read call) at 64 and `analyze` (one read call) at 32, where the
    pipeline's own CPU per article (sentence signals, grounding) sets the ceiling.
 3. A cached re-run of 100 articles (`analyze`): time, and model requests that reached the
    server (should be 0).
@@ -50,7 +50,7 @@ from assistant.backends.openai_compat import OpenAIBackend  # noqa: E402
 from assistant.batch import TASKS, Task, TaskInput, run_batch  # noqa: E402
 from assistant.batch.runner import ConcurrencyGate, UsageMeter  # noqa: E402
 from assistant.core.structured import CallSpec, call_structured, first_request  # noqa: E402
-from assistant.schemas import SummaryDraft  # noqa: E402
+from assistant.schemas import ReadDraft  # noqa: E402
 from assistant.steps.analysis import prefix_values  # noqa: E402
 from assistant.text.intake import document_from_text  # noqa: E402
 
@@ -75,8 +75,7 @@ def _timed(fns: list[Any], n: int) -> list[float]:
 def overhead(n: int) -> list[tuple[str, float, float]]:
     _, text = article(1)
     doc = document_from_text(text)
-    spec = CallSpec("summarize", {**prefix_values(doc, doc.sentences), "max_points": 6},
-                    SummaryDraft, max_attempts=1)
+    spec = CallSpec("read", prefix_values(doc, doc.sentences), ReadDraft, max_attempts=1)
     request = first_request(spec)
     body = {"messages": [m.model_dump() for m in request.messages]}
     answer = draft_responder(body)
@@ -151,7 +150,7 @@ def throughput(levels: list[int], tmp: Path) -> list[tuple[str, int, int, float,
     with FaultServer(latency=LATENCY) as server:
         for task, calls_per_article, concurrency_levels in (("ping", 1, levels),
                                                             ("summarize", 1, levels[-1:]),
-                                                            ("analyze", 3, [32])):
+                                                            ("analyze", 1, [32])):
             for n in concurrency_levels:
                 articles = max(8, 4 * n)
                 src = tmp / f"{task}-{n}"
