@@ -165,3 +165,30 @@ def test_the_sync_driver_runs_independent_calls_in_parallel(doc: Any) -> None:
     assert got == [s.index for s in doc.sentences[:6]], "results keep the specs' order"
     assert backend.peak == 4, "four calls in flight at once"
     assert elapsed < 6 * 0.2, elapsed
+
+
+SPEAKERS = ("Officials of the Soren Valley Monitoring Mission arrived on Monday. "
+            "More than 18,000 people have fled the valley, the monitoring mission said. "
+            "Economists at Halden University said that figure was overstated. "
+            "A ministry spokesman, Col. Arvid Nemeth, called the report \"fiction.\" "
+            "Police arrested John Smith on Tuesday, officials said. "
+            "The bridge will close in June.")
+
+
+@pytest.mark.parametrize(("n", "speaker"), [
+    (2, "the Soren Valley Monitoring Mission"),  # a description names an earlier organisation
+    (3, "Economists at Halden University"),      # the named subject before the verb
+    (4, "Arvid Nemeth"),                         # set off by commas after a role
+    (5, None),                                   # the arrested man is not the speaker
+    (6, None),                                   # no say-verb: nobody is carried over
+])
+def test_code_names_a_speaker_the_parse_left_open(n: int, speaker: str | None) -> None:
+    from assistant.steps.analysis import described_speaker
+    from assistant.text import signals as sig
+    from assistant.text.intake import document_from_text
+
+    doc = document_from_text(SPEAKERS)
+    signals = sig.analyze_sentences(doc)
+    if not sig.spacy_available():
+        pytest.skip("the rules read spaCy's entities")
+    assert described_speaker(doc, doc.sentences[n - 1], signals) == speaker

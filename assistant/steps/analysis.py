@@ -46,6 +46,7 @@ from assistant.schemas import (
 from assistant.steps.options import Options as Options  # the public name `analysis.Options` stays
 from assistant.steps.questions import code_questions, format_date
 from assistant.text import signals as sig
+from assistant.text.attribution import PERSON_ROLES, has_attribution_cue
 from assistant.text.dates import resolve_relative_dates
 from assistant.text.grounding import (
     sentence_quote,
@@ -387,6 +388,53 @@ def _calibrated_reason(transparent: str, cal: calibration.CalibratedScore) -> st
 
 MODEL_VOTE = 0.25  # the model's pick's weight beside the transparent score
 
+_SAYS = re.compile(r"\b(?:said|says|say|claims?|claimed|told|tells|added|adds|stated|states|warned|"
+                   r"warns|called|calls|argued|argues|insisted|insists|announced|announces|"
+                   r"reported|reports|estimated|estimates)\b")
+_SPEAKER_LABELS = ("PERSON", "ORG", "NAME")
+_APPOSED = re.compile(r",\s*(?:[A-Z][a-z]{1,4}\.\s*)*$")  # "A ministry spokesman, Col. " + name
+_APPOSITIVE = re.compile(r"^,\s+[a-z][^,]{0,60},\s*$")  # name + ", an independent watchdog, "
+
+
+def described_speaker(doc: Document, sentence: Sentence, signals: Sequence[sig.SentenceSignals]) -> str | None:
+    """A speaker the attribution parse leaves open, found by two narrow rules (it used to
+    be the model's guess). Only for a sentence with a say-verb:
+
+    - a named subject right before the verb ("Economists at Halden University said",
+      "A ministry spokesman, Col. Arvid Nemeth, called", "The Westmarch Fiscal Council,
+      an independent watchdog, estimated"): a person or organisation the sentence names,
+      ending just before the verb, set off by commas after a role, or opening the
+      sentence with an appositive;
+    - a definite description ("the monitoring mission said", "The union claims"): the
+      most recent organisation named earlier in the article whose name holds the
+      description's head noun ("Soren Valley Monitoring Mission").
+
+    None when neither applies: no speaker is carried over from a nearby sentence.
+    """
+    text = sentence.text
+    by_id = {s.sentence_id: s for s in signals}
+    for verb in _SAYS.finditer(text):
+        at = sentence.start + verb.start()
+        for e in by_id[sentence.id].entities:
+            if e.label not in _SPEAKER_LABELS or e.end > at:
+                continue
+            gap, lead = doc.text[e.end:at], doc.text[sentence.start:e.start]
+            if not gap.strip() and lead.strip() and len(lead.split()) <= 4 and "," not in lead:
+                return (lead + e.text).strip()  # "Business owners in Eastbank": the whole subject
+            if not gap.strip() or (gap.strip() == "," and _APPOSED.search(lead)) \
+                    or (_APPOSITIVE.match(gap) and not lead.strip(" \"“")):
+                return e.text
+        m = re.search(r"\b[Tt]he ((?:[a-z]+ ){0,2}([a-z]+)) $", text[:verb.start()])
+        if m and m.group(2) not in PERSON_ROLES:
+            head = m.group(2)
+            earlier = [e.text for s in signals if s.sentence_id != sentence.id
+                       and doc.sentence(s.sentence_id).index < sentence.index
+                       for e in s.entities if e.label in ("ORG", "NAME")
+                       and head in e.text.lower().split()]
+            if earlier:
+                return earlier[-1]
+    return None
+
 
 def claims_from(doc: Document, reading: Reading, opts: Options, model: str | None = None,
                 signals: Sequence[sig.SentenceSignals] | None = None) -> Noted[list[Claim]]:
@@ -419,9 +467,14 @@ def claims_from(doc: Document, reading: Reading, opts: Options, model: str | Non
         if reading.answered:
             reason += f"; model: {'check-worthy' if vote else 'not picked'}"
         quote = sentence_quote(doc, sentence.id)
+        attribution = cand.attribution.model_copy()
+        if not attribution.speaker and has_attribution_cue(sentence.text) and \
+                (found := described_speaker(doc, sentence, signals)):
+            attribution.speaker = found
+            notes.append(f"speaker for {sentence.id}: {found!r}, by the subject or description")
         claims.append(Claim(
             id=f"C{len(claims) + 1}", text=sentence.text, type=cand.claim_type,
-            attribution=cand.attribution.model_copy(), check_worthiness=worth,
+            attribution=attribution, check_worthiness=worth,
             check_worthiness_calibrated=cal, check_worthiness_reason=reason,
             sentence_ids=[sentence.id], quote=quote, quotes=[quote],
             dates=resolve_relative_dates(doc, sentence),
