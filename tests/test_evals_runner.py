@@ -115,13 +115,13 @@ def test_cli_replay_miss_lists_what_changed(recorded: tuple[Path, RunResult], tm
     path, _ = recorded
     edited = tmp_path / "prompts"
     shutil.copytree(prompts_dir(), edited)
-    questions = edited / "questions.prompt"
-    questions.write_text(questions.read_text().replace("fact-checker", "fact checker"))
+    read = edited / "read.prompt"
+    read.write_text(read.read_text().replace("fact-checkers", "fact checkers"))
     monkeypatch.setenv("ASSISTANT_PROMPTS_DIR", str(edited))
     code, _, err = _cli(capsys, *_run_args(path, tmp_path / "miss"))
     assert code == 4
     assert "2 replay miss(es)" in err
-    assert err.count("template 'questions' changed") == 2
+    assert err.count("template 'read' changed") == 2
     assert f"re-record with: assistant eval run --suite fixtures --backend fake --record --cassette {path}" in err
     assert not (tmp_path / "miss").exists()
 

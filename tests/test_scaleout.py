@@ -52,7 +52,7 @@ def test_environment_configures_model_mode_concurrency_and_timeouts(
         sent = server.completions
         peak = server.max_in_flight
     assert code == 0
-    assert len(sent) == 36
+    assert len(sent) == 12  # one read call per article
     assert 3 <= peak <= 6, "concurrency bounds requests in flight at the endpoint"
     for r in sent:
         body = r.json
