@@ -113,7 +113,7 @@ def test_models_endpoint_and_model_names(serve: Any) -> None:
     assert _raw(server.url + "/models/other", method="GET")[0] == 404
     with _client(server) as client:
         assert client.complete(ChatRequest(messages=[Message(role="user", content="hi")])).model == "served-name"
-    wrong = get_backend("openai", model="other", base_url=server.url, max_retries=0)
+    wrong: Any = get_backend("openai", model="other", base_url=server.url, max_retries=0)
     with wrong, pytest.raises(BackendError, match=r"HTTP 404 .*'other' is not served here.*'served-name'"):
         wrong.complete(ChatRequest(messages=[Message(role="user", content="hi")]))
 
@@ -274,3 +274,53 @@ def test_serve_command_refuses_a_bad_port(capsys: pytest.CaptureFixture[str]) ->
     assert main(["serve", "--port", "70000", "--backend", "openai", "--model", "m",
                  "--base-url", "http://127.0.0.1:9/v1"]) == 2
     assert "--port must be between 0 and 65535" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_calibrate_and_check_summary_against_the_embedded_model_served_on_loopback(
+        serve: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """The real thing: the embedded model behind `assistant serve`'s server on loopback,
+    `assistant calibrate` computing P(supported) through its logprobs over HTTP, and the
+    next `check-summary` deciding with the profile it wrote."""
+    pytest.importorskip("xllamacpp")
+    import time
+
+    from assistant.backends.embedded import EmbeddedBackend
+
+    monkeypatch.setenv("ASSISTANT_PROFILE_DIR", str(tmp_path / "profiles"))
+    monkeypatch.delenv("ASSISTANT_MODEL_PATH", raising=False)
+    started = time.perf_counter()
+    server = serve(EmbeddedBackend(), model_name="loopback-qwen")
+    data = tmp_path / "labelled.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in synthetic_pairs()), encoding="utf-8")
+    endpoint = ["--backend", "openai", "--base-url", server.url, "--model", "loopback-qwen"]
+    code = main(["calibrate", "--task", "faithfulness", "--data", str(data), "--resamples", "200",
+                 "--features-out", str(tmp_path / "features.jsonl"), *endpoint])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "faithfulness/loopback-qwen/precomputed: 12 rows, 6 positive, 6 groups" in out
+    assert "no log-probabilities" not in err  # the embedded runtime's logprobs came through
+    profile = load_profile(next((tmp_path / "profiles").glob("*.json")))
+    assert profile.model == "loopback-qwen"
+    rows = [json.loads(line) for line in (tmp_path / "features.jsonl").read_text().splitlines()]
+    ps = [r["features"]["p_min"] for r in rows]
+    assert all(0 < p < 1 for p in ps) and len(set(ps)) > 6  # probabilities, not 0/1 labels
+
+    article = tmp_path / "article.txt"
+    article.write_text(synthetic_pairs()[6]["article"], encoding="utf-8")
+    summary = tmp_path / "summary.txt"
+    summary.write_text("The driver was not injured in the crash. The road was closed for two hours.",
+                       encoding="utf-8")
+    code = main(["check-summary", str(article), str(summary), "--format", "json", "-q", *endpoint])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    report = json.loads(out)
+    for judged in report["sentences"]:
+        assert judged["decided_by"] == "calibrated" and judged["probability_method"] == "logprobs"
+        assert judged["calibrated"]["profile"] == "faithfulness/loopback-qwen/precomputed"
+        assert judged["calibrated"]["default_used"] is False
+    with capsys.disabled():
+        print(f"\nserve+calibrate+check-summary on the embedded model: {time.perf_counter() - started:.1f} s; "
+              f"{out.count('decided_by')} sentences; dev {profile.dev.balanced_accuracy.value}; "
+              f"p_min faithful {[round(p, 3) for p, r in zip(ps, rows, strict=True) if r['label']]} "
+              f"unfaithful {[round(p, 3) for p, r in zip(ps, rows, strict=True) if not r['label']]}")
