@@ -324,3 +324,39 @@ def test_calibrate_and_check_summary_against_the_embedded_model_served_on_loopba
               f"{out.count('decided_by')} sentences; dev {profile.dev.balanced_accuracy.value}; "
               f"p_min faithful {[round(p, 3) for p, r in zip(ps, rows, strict=True) if r['label']]} "
               f"unfaithful {[round(p, 3) for p, r in zip(ps, rows, strict=True) if not r['label']]}")
+
+
+def test_serve_command_proxies_another_endpoint_and_stops_on_ctrl_c() -> None:
+    """`assistant serve` as a process: the first stderr line names the URL; a client's
+    completion goes through to the upstream endpoint; SIGINT stops it with exit 0."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from openai_server import OpenAIServer, Reply
+
+    root = Path(__file__).resolve().parents[1]
+    with OpenAIServer(default=lambda body: Reply("from upstream"), model="upstream-m") as upstream:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "assistant", "serve", "--port", "0", "--name", "proxied",
+             "--backend", "openai", "--base-url", upstream.url, "--model", "upstream-m",
+             "--api-key", "sk-serve-secret"],
+            cwd=root, stderr=subprocess.PIPE, text=True,
+            env={**os.environ, "PYTHONPATH": str(root)})
+        try:
+            assert proc.stderr is not None
+            line = proc.stderr.readline()
+            url = re.search(r"at (http://127\.0\.0\.1:\d+/v1) \(bearer key required\)", line)
+            assert url and "serving proxied (openai)" in line, line
+            client: Any = get_backend("openai", model="proxied", base_url=url.group(1), max_retries=0,
+                                      api_key="sk-serve-secret")
+            with client:
+                out = client.complete(ChatRequest(messages=[Message(role="user", content="hello")]))
+            assert out.text == "from upstream" and out.model == "proxied"
+            assert upstream.completions[0].json["messages"][-1]["content"] == "hello"
+        finally:
+            proc.send_signal(signal.SIGINT)
+            _, err = proc.communicate(timeout=20)
+        assert proc.returncode == 0, err
+        assert "stopped after 1 completions" in err and "sk-serve-secret" not in line + err
