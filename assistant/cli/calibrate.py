@@ -195,8 +195,9 @@ def _faithfulness_rows(args: argparse.Namespace) -> tuple[Any, str, list[str]]:
         if callable(close := getattr(backend, "close", None)):
             close()
     n_sentences = sum(int(r.pop("_sentences")) for r in rows)
-    print(f"features: {len(rows)} summaries, {n_sentences} sentences in {seconds:.0f} s "
-          f"({seconds / max(n_sentences, 1):.2f} s per sentence)", file=sys.stderr, flush=True)
+    print(f"features: {len(rows)} summaries, {n_sentences} sentences in {seconds:.0f} s wall "
+          f"({seconds / max(n_sentences, 1):.2f} s per sentence, any wait for the model included)",
+          file=sys.stderr, flush=True)
     if args.features_out:
         from assistant.cli.common import write_output
 
