@@ -63,7 +63,8 @@ _FINITE = re.compile(
     r"sent|spent|stood|wrote|struck|fought|grew|went|came|[a-z]{3,}ed)\b")
 # A translated article may close a quotation with an opening mark ('situation“Borrell said').
 _QUOTE_SPAN = re.compile(r"[“\"«]([^”\"»“]+)[”\"»“]")
-_PREP_BEFORE = re.compile(r"\b(?:on|by|since|until|till|before|after|from|of|for)\s*$", re.I)
+_PREP_BEFORE = re.compile(r"\b(?:on|by|since|until|till|before|after|from|of|for|as)\s*$", re.I)
+_DAY_PART = re.compile(r"^\s+(morning|afternoon|evening|night)\b")
 
 
 @dataclass
@@ -162,6 +163,11 @@ def _resolve_dates(text: str, offset: int, dates: Sequence[DateResolution]) -> t
         new = _date_replacement(d.expression, d.resolved, text[:a])
         if new is None:
             continue
+        part = _DAY_PART.match(text[b:])
+        if part and re.fullmatch(r"\d{4}-\d{2}-\d{2}", d.resolved):  # "Thursday morning"
+            bare = _PREP_BEFORE.search(text[:a]) is not None
+            new = f"{'' if bare else 'on '}the {part.group(1)} of {date_phrase(d.resolved)}"
+            b += part.end()
         if a == 0 and d.expression[:1].isupper():
             new = new[:1].upper() + new[1:]
         text = text[:a] + new + text[b:]
@@ -187,6 +193,7 @@ class _Frame:
     content: list[_Piece]
     according: bool = False
     prefix: _Piece | None = None  # a clause in the article's own voice before the frame
+    verb_span: tuple[int, int] | None = None  # "told jurors", "explained at a news conference"
 
 
 def _after_verb_that(text: str, vpos: int) -> int | None:
@@ -240,8 +247,11 @@ def _frame(s: Sentence, signal: sig.SentenceSignals, dates: Sequence[DateResolut
     that = _after_verb_that(text, vend) if vpos > ms else None
     if that is not None and not any(q.start() < vpos < q.end() for q in quotes):
         lead = re.search(r"(?:,\s*|\s+)(?:and|but|while)\s+(?:the\s+)?$", text[:ms])
+        that_at = text.rfind("that", vend, that)
+        between = text[vend:that_at]
+        span = (vpos, that_at) if len(between.split()) <= 6 and not re.search(r"[,;“\"]", between) else None
         return _Frame(verb, [_Piece(that, len(text))],
-                      prefix=_prefix(text, lead.start()) if lead else None)
+                      prefix=_prefix(text, lead.start()) if lead else None, verb_span=span)
     if vpos > ms and re.match(r"\s*[:,]?\s*[“\"]", text[vend:]) and outside:
         after = [q for q in outside if q.start() >= vend]
         if after:
@@ -270,9 +280,14 @@ def _has_finite_verb(text: str, method: Literal["spacy", "regex"]) -> bool:
     return bool(_FINITE.search(text))
 
 
+_NOUN_THEN_AUX = re.compile(r"[a-z]+\s+(?:[a-z]+\s+)?(?:is|are|was|were|has|have|had|will|would|can|"
+                            r"could|may|might|must|should)\b")
+
+
 def _starts_with_subject(text: str) -> bool:
     first = text.split(maxsplit=1)[0] if text.split() else ""
-    return bool(first) and (first[:1].isupper() or first.lower() in _LOWER_OK)
+    return bool(first) and (first[:1].isupper() or first.lower() in _LOWER_OK
+                            or bool(_NOUN_THEN_AUX.match(text)))
 
 
 def _mask_quotes(text: str) -> str:
@@ -335,7 +350,7 @@ def _quote_sentences(text: str) -> list[str]:
 
 
 def _resolve_pronouns(text: str, n: int, doc_offset: int, index: SpeakerIndex,
-                      speaker: str | None) -> tuple[str, dict[str, str]]:
+                      speaker: str | None, named: str | None = None) -> tuple[str, dict[str, str]]:
     """Outside quotation marks, subject 'he'/'she' -> the person meant. Possessives stay:
     "his American colleague" resolves less reliably than a subject does."""
     found: dict[str, str] = {}
@@ -352,6 +367,8 @@ def _resolve_pronouns(text: str, n: int, doc_offset: int, index: SpeakerIndex,
             who = index.antecedent(n, doc_offset + m.start(), gender=gender)
         if who is None or set(who.split()) & _CALENDAR_WORDS:
             continue
+        if who == named or (who.split()[-1] in text[:m.start()] and word[0].islower()):
+            continue  # already named before the pronoun in this claim: "X said that he ..."
         found[word] = who
         out.append(text[last:m.start()])
         out.append(who)
@@ -375,7 +392,7 @@ def claim_problems(claim: str, sources: Sequence[str]) -> list[str]:
     lowered = {w.lower() for w in re.findall(r"[\w\u2019'\-]+", pool)}
     problems = []
     for w in sorted(_cap_words(claim) - caps):
-        if w.lower() in lowered or w in _MONTH_NAMES or w in ("According",):
+        if w.lower() in lowered or w in _MONTH_NAMES or w.lower() in _LOWER_OK or w == "According":
             continue
         problems.append(f"name {w!r} not in the sentence or its context")
     problems += [f"number {x!r} not in the sentence or its context" for x in sorted(numbers_in(claim) - nums)]
@@ -423,7 +440,12 @@ def atomic_claims(doc: Document, sentence: Sentence, context: ClaimContext | Non
     speaker = attr.speaker
     base_sources = [sentence.text, *(x for x in (speaker, attr.role) if x)]
     base_sources += [p for d in dates if (p := date_phrase(d.resolved))]
-    fr = _frame(sentence, signal, dates) if signal is not None and speaker else None
+    # A speaker the sentence names by a common noun ("a study published on Wednesday in
+    # ...") is better left in the sentence's words than lifted into a frame.
+    framable = bool(speaker and signal and signal.speaker_mention
+                    and re.search(r"[A-Z]", signal.speaker_mention + (speaker or "")[:1])
+                    and (ctx.index.is_person(speaker) or any(c.isupper() for c in signal.speaker_mention)))
+    fr = _frame(sentence, signal, dates) if signal is not None and framable else None
 
     claims: list[AtomicClaim] = []
     if fr is not None and speaker and fr.prefix is not None:
@@ -437,6 +459,7 @@ def atomic_claims(doc: Document, sentence: Sentence, context: ClaimContext | Non
         who = _speaker_phrase(sentence, signal, speaker, ctx.index) if signal else speaker
         who = who[:1].upper() + who[1:]
         facts: list[tuple[str, bool, int]] = []
+        verb = fr.verb
         for piece in fr.content:
             raw = sentence.text[piece.start:piece.end]
             text, _ = _resolve_dates(raw, sentence.start + piece.start, dates)
@@ -444,15 +467,20 @@ def atomic_claims(doc: Document, sentence: Sentence, context: ClaimContext | Non
                 facts += [(q, True, piece.start) for q in _quote_sentences(text) or [text.strip()]]
             else:
                 facts += [(f, False, piece.start) for f in split_facts(text, ctx.method, subject=who)]
-        frame_dates = [d for d in dates if not any(
-            p.start <= d.start - sentence.start < p.end for p in [*fr.content, *filter(None, [fr.prefix])])]
+        spans = [(p.start, p.end) for p in [*fr.content, *filter(None, [fr.prefix])]]
+        if fr.verb_span:
+            spans.append(fr.verb_span)
+            verb, _ = _resolve_dates(sentence.text[fr.verb_span[0]:fr.verb_span[1]].rstrip(),
+                                     sentence.start + fr.verb_span[0], dates)
+        frame_dates = [d for d in dates if not any(a <= d.start - sentence.start < b for a, b in spans)]
         when = ""
         if frame_dates and (p := date_phrase(frame_dates[0].resolved)) and "W" not in frame_dates[0].resolved:
             when = f" on {p}" if re.fullmatch(r"\d{4}-\d{2}-\d{2}", frame_dates[0].resolved) else f" in {p}"
-        verb = fr.verb
         for fact, direct, start in facts[:max(1, max_claims - len(claims))]:
-            fact, ante = _resolve_pronouns(fact, n, sentence.start + start, ctx.index, speaker)
-            if not direct and fact.startswith(f"{who} ") and not sentence.text[start:].startswith(who):
+            own = not direct and fact.startswith(f"{who} ") and not sentence.text[start:].startswith(who)
+            named = who if ctx.index.is_person(speaker) else None
+            fact, ante = _resolve_pronouns(fact, n, sentence.start + start, ctx.index, speaker, named)
+            if own:
                 text = fact  # "... and said B" -> "Moscow said B": its own attribution
             elif fr.according:
                 who_in = who[0].lower() + who[1:] if who.startswith("The ") else who
@@ -488,6 +516,8 @@ def atomic_claims(doc: Document, sentence: Sentence, context: ClaimContext | Non
 def _speaker_phrase(sentence: Sentence, signal: sig.SentenceSignals, speaker: str,
                     index: SpeakerIndex) -> str:
     """A person by full name; a group as the sentence words it ("the Pentagon")."""
+    if re.search(rf"\b[Tt]he {re.escape(speaker)}\b", sentence.text):
+        return f"the {speaker}"
     if index.is_person(speaker) or signal.mention_start is None:
         return speaker
     before = sentence.text[:signal.mention_start - sentence.start]
@@ -495,6 +525,8 @@ def _speaker_phrase(sentence: Sentence, signal: sig.SentenceSignals, speaker: st
     if mention.lower() == f"the {speaker}".lower():
         return mention[0].lower() + mention[1:]
     if re.search(r"\bthe\s+$", before, re.I) and speaker == mention:
+        return f"the {speaker}"
+    if re.search(rf"\b[Tt]he {re.escape(speaker)}\b", sentence.text):
         return f"the {speaker}"
     return speaker
 
@@ -537,3 +569,14 @@ def _safe_form(doc: Document, sentence: Sentence, signal: sig.SentenceSignals | 
                            dates=list(dates), problems=problems)
     return AtomicClaim(sentence.text.strip(), sentence.id, form="sentence", speaker=speaker,
                        dates=list(dates), problems=problems)
+
+
+def main_claim(claims: Sequence[AtomicClaim], speaker: str | None = None) -> AtomicClaim:
+    """The claim that carries the sentence's attribution (its speaker named in it), else
+    the first: one claim per sentence where a caller keeps one."""
+    if speaker:
+        key = speaker.split()[-1].lower()
+        for c in claims:
+            if key in c.text.lower():
+                return c
+    return claims[0]
