@@ -57,7 +57,8 @@ _SEGMENT = re.compile(
 )
 _PRONOUN = re.compile(r"\b(?:he|she|him|his|her|hers|they|them|their|theirs)\b", re.I)
 _DEMONSTRATIVE = re.compile(
-    r"\b(?:this|these|those)\s+(?!year|week|month|morning|afternoon|evening|weekend|time)"
+    r"\b(?:this|these|those)\s+(?!year|week|month|morning|afternoon|evening|weekend|time|"
+    r"monday|tuesday|wednesday|thursday|friday|saturday|sunday|spring|summer|autumn|fall|winter)"
     r"[a-z]+", re.I)
 _QUOTED = re.compile(r"[“\"«][^”\"»]*[”\"»]")
 
