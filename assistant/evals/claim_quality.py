@@ -15,7 +15,8 @@ does not split; "A, and B" with a verb on both sides does.
 
 - no third-person pronoun (he, she, him, his, her, hers, they, them, their) without a
   name before it in the claim, outside quotation marks (inside one it points at someone
-  the quotation does not name; "it" is left out: mostly expletive, "it is difficult");
+  the quotation does not name); "it" counts only opening the claim and not expletive
+  ("It was reprimanded ..." fails, "It is difficult to ..." does not);
 - no demonstrative determiner (this/these/those + noun: "these accusations") outside a
   quotation, except with a time noun ("this year" is caught by the date rule);
 - no relative date expression (`text.dates.find_date_expressions` without a year in
@@ -60,6 +61,9 @@ _DEMONSTRATIVE = re.compile(
     r"\b(?:this|these|those)\s+(?!year|week|month|morning|afternoon|evening|weekend|time|"
     r"monday|tuesday|wednesday|thursday|friday|saturday|sunday|spring|summer|autumn|fall|winter)"
     r"[a-z]+", re.I)
+# "It" opening the claim refers back, unless expletive ("It is difficult to ...").
+_LEADING_IT = re.compile(r"It\b(?!\s+(?:is|was|would be|will be|has been|remains)\s+(?:not\s+)?"
+                         r"(?:\w+\s+)?(?:to|that|for|whether|unclear|likely|possible)\b)")
 _QUOTED = re.compile(r"[“\"«][^”\"»]*[”\"»]")
 
 
@@ -100,6 +104,8 @@ def self_containment_problems(text: str, speaker: str | None = None) -> list[str
     problems = [f"pronoun {m.group(0)!r}" for m in _PRONOUN.finditer(text)
                 if not _antecedent_before(outside, m.start())]
     problems += [f"deictic {m.group(0)!r}" for m in _DEMONSTRATIVE.finditer(outside)]
+    if _LEADING_IT.match(claim_body(text)) and not _QUOTED.match(text):
+        problems.append("pronoun 'It' opening the claim")
     problems += [f"relative date {text[a:b]!r}" for a, b, _ in find_date_expressions(text)
                  if not re.search(r"\b\d{4}\b", text[a:b])]
     if speaker and not _speaker_named(text, speaker):
