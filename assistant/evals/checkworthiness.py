@@ -19,8 +19,8 @@ from assistant.calibration import (
     find_profile,
     texts_features,
 )
+from assistant.evals.items import SentenceItem
 from assistant.evals.results import ItemRecord, ItemScore, MetricResult, aggregate
-from assistant.evals.suites import SentenceItem
 from assistant.steps.options import Options
 
 TRANSPARENT_CUT = Options().analysis.min_check_worthiness
