@@ -170,6 +170,8 @@ def test_main_claim_prefers_the_attributed_fact() -> None:
     a = AtomicClaim("Washington does not believe that the attack is decided.", "S1")
     b = AtomicClaim("John Kirby said: “Diplomacy is the way”.", "S1", speaker="John Kirby")
     assert main_claim([a, b], "John Kirby") is b and main_claim([a, b]) is a
+    c = AtomicClaim("There are some 200 Florida National Guard personnel in Ukraine.", "S2")
+    assert main_claim([AtomicClaim("The US offers military assistance to Kiev.", "S2"), c]) is c
 
 
 def test_date_phrases() -> None:
