@@ -207,7 +207,7 @@ def _after_verb_that(text: str, vpos: int) -> int | None:
     return m.end()
 
 
-def _frame(s: Sentence, signal: sig.SentenceSignals, dates: Sequence[DateResolution]) -> _Frame | None:
+def _frame(s: Sentence, signal: sig.SentenceSignals) -> _Frame | None:
     a = signal.attribution
     if not a.verb or not a.speaker or signal.mention_start is None or signal.mention_end is None:
         return None
@@ -256,7 +256,7 @@ def _frame(s: Sentence, signal: sig.SentenceSignals, dates: Sequence[DateResolut
         after = [q for q in outside if q.start() >= vend]
         if after:
             return _Frame(verb, [_Piece(after[0].start(1), after[0].end(1), direct=True)])
-    tail = re.search(r",\s*$", text[:ms])
+    tail = re.search(r",\s*(?:the\s+)?$", text[:ms])
     if tail and vpos > ms and re.fullmatch(r"[^,]*[.;]?\s*", text[vend:]):  # "CONTENT, X said."
         return _Frame(verb, [_Piece(0, tail.start())])
     return None
@@ -401,13 +401,28 @@ def claim_problems(claim: str, sources: Sequence[str]) -> list[str]:
     return problems
 
 
-def _embed(clause: str) -> str:
-    """A clause placed after 'that': sentence-opening capital lowered only for function
-    words (never a name), closing punctuation dropped, a leading 'that' not doubled."""
+def _common_word(word: str, article: str, clause: str = "",
+                 method: Literal["spacy", "regex"] = "regex") -> bool:
+    """Is a sentence-opening capitalised word a common word, not a name? A function word;
+    with spaCy, a first token that is neither a proper noun nor in an entity; else one the
+    article writes in lower case and never capitalised mid-sentence."""
+    if word.lower() in _LOWER_OK:
+        return True
+    if method == "spacy" and clause and (nlp := sig.spacy_pipeline()) is not None:
+        tok = nlp(clause)[0]
+        return bool(tok.pos_ != "PROPN" and not tok.ent_type_)
+    if not re.search(rf"(?<![.!?“\"]\s)(?<!^)\b{re.escape(word.lower())}\b", article):
+        return False
+    return not re.search(rf"[\w,;]\s+{re.escape(word)}\b", article)
+
+
+def _embed(clause: str, article: str = "", method: Literal["spacy", "regex"] = "regex") -> str:
+    """A clause placed after 'that': sentence-opening capital lowered only for a common
+    word (never a name), closing punctuation dropped, a leading 'that' not doubled."""
     clause = clause.strip().strip(",;:").strip()
     clause = re.sub(r"^that\s+", "", clause, flags=re.I)
     first = clause.split(maxsplit=1)[0] if clause else ""
-    if first and first.lower() in _LOWER_OK and first[:1].isupper() and first != "I":
+    if first and first[:1].isupper() and first != "I" and _common_word(first, article, clause, method):
         clause = first.lower() + clause[len(first):]
     return clause.rstrip(" .;:")
 
@@ -445,7 +460,7 @@ def atomic_claims(doc: Document, sentence: Sentence, context: ClaimContext | Non
     framable = bool(speaker and signal and signal.speaker_mention
                     and re.search(r"[A-Z]", signal.speaker_mention + (speaker or "")[:1])
                     and (ctx.index.is_person(speaker) or any(c.isupper() for c in signal.speaker_mention)))
-    fr = _frame(sentence, signal, dates) if signal is not None and framable else None
+    fr = _frame(sentence, signal) if signal is not None and framable else None
 
     claims: list[AtomicClaim] = []
     if fr is not None and speaker and fr.prefix is not None:
@@ -484,12 +499,12 @@ def atomic_claims(doc: Document, sentence: Sentence, context: ClaimContext | Non
                 text = fact  # "... and said B" -> "Moscow said B": its own attribution
             elif fr.according:
                 who_in = who[0].lower() + who[1:] if who.startswith("The ") else who
-                text = f"According to {who_in}{when}, {_embed(fact)}"
+                text = f"According to {who_in}{when}, {_embed(fact, doc.text, ctx.method)}"
             elif direct:
                 q = fact.strip().rstrip(",")
                 text = f"{who} {verb}{when}: “{q[:1].upper() + q[1:]}”"
             else:
-                text = f"{who} {verb}{when} that {_embed(fact)}"
+                text = f"{who} {verb}{when} that {_embed(fact, doc.text, ctx.method)}"
             claims.append(AtomicClaim(_finish(text), sentence.id, speaker=speaker,
                                       dates=list(dates), antecedents=ante))
     else:
