@@ -331,6 +331,16 @@ def _merge_type(model_type: ClaimType, s: sig.SentenceSignals) -> ClaimType:
     return s.claim_type if need is not None and not need(s) else model_type
 
 
+def _claim_text(doc: Document, text: str, sentence: Sentence, extra: list[str],
+                threshold: float) -> str | None:
+    limit = ClaimDraft.model_fields["claim"].metadata[0].max_length
+    if len(text) >= limit - 5 or unsupported_terms(text, doc, extra):
+        return None  # at the length cap the model was cut off mid-sentence
+    if {ch for ch in text if ord(ch) > 0x24F} - set(doc.text):
+        return None  # characters of a script the article does not use
+    return text if support(text, [sentence.text, *extra]) >= threshold else None
+
+
 def _calibrated_reason(transparent: str, cal: calibration.CalibratedScore) -> str:
     moved = ", ".join(f"{e.feature} {e.log_odds:+.2f}" for e in cal.effects[:4])
     default = "; default profile" if cal.default_used else ""
@@ -397,6 +407,8 @@ def claims_step(doc: Document, opts: Options, count: TokenCounter,
             found = locate_quote(doc, draft.speaker, [s.id for s in doc.sentences])
             if found is not None and draft.speaker.lower() not in {"null", "none", "unknown"}:
                 attribution.speaker = found.text
+        extra = [x for x in (attribution.speaker, attribution.role) if x]
+        extra += [d.resolved for d in dates]
         # The claim text is built by code from the sentence (steps.atomic): speaker named,
         # dates absolute, one fact; the model's rewrite is no longer used for it.
         built = atomic.main_claim(atomic.atomic_claims(doc, sentence, context, attribution),
