@@ -4,7 +4,9 @@
     assistant calibrate --task checkworthiness --data mine.jsonl --model gpt-4o-mini --out p.json
 
 checkworthiness rows: {"text": ..., "label": 0/1, "group": ...}; the features are
-computed from the text (spaCy when installed, else the regex path; `--method`).
+computed from the text (spaCy when installed, else the regex path; `--method`), plus a
+word log-odds model refitted inside each cross-validation fold; the dev scores are printed
+with and without it, on the same folds.
 faithfulness / verdict rows: {"features": {"name": number, ...}, "label": 0/1,
 "group": ...}: precomputed feature rows, for now; their feature extraction comes with
 the faithfulness work.
@@ -74,6 +76,9 @@ def run_calibrate(args: argparse.Namespace) -> int:
     d = profile.dev
     print(f"{profile.key}: {d.rows} rows, {d.positives} positive, {d.groups} groups; {d.scheme}")
     print(f"  {_ci('balanced accuracy', d.balanced_accuracy)} · {_ci('average precision', d.average_precision)}")
+    if "transparent_features_balanced_accuracy" in d.baseline:
+        print(f"  without the word model: {_ci('balanced accuracy', d.baseline['transparent_features_balanced_accuracy'])}"
+              f" · {_ci('average precision', d.baseline['transparent_features_average_precision'])}")
     if d.per_group_balanced_accuracy:
         v = sorted(d.per_group_balanced_accuracy.values())
         print(f"  per-group balanced accuracy: min {v[0]:.3f} · median {v[len(v) // 2]:.3f} · max {v[-1]:.3f}")
