@@ -263,3 +263,36 @@ def test_select_filters_samples_and_limits() -> None:
     assert sampled != [i.id for i in suite.select(sample=4, seed=2).items]
     with pytest.raises(Exception, match="no item of suite 'fixtures' matches nope"):
         suite.select(["nope"])
+
+
+def test_a_suite_is_scored_by_the_scorer_it_carries():
+    from assistant.evals.results import ItemScore, aggregate
+    from assistant.evals.suites import PairItem, Suite
+
+    seen = []
+
+    def count_pairs(runs, *, resamples, seed):
+        seen.append([r.item.id for r in runs.pairs])
+        return [aggregate("pairs_run", "pairs the runner handed over",
+                          [ItemScore(item_id=r.item.id, value=1.0) for r in runs.pairs],
+                          resamples=resamples, seed=seed)]
+
+    items = [PairItem(id=f"p{n}", premise="The sky is blue.", hypothesis="The sky is blue.", label=1)
+             for n in range(3)]
+    suite = Suite(name="custom", task="check_summary", description="t", source="test", items=items,
+                  scorer=count_pairs)
+    run = run_suite(suite, FakeBackend(default="{}"), resamples=10)
+    assert seen == [["p0", "p1", "p2"]]
+    assert [m.name for m in run.metrics] == ["pairs_run"]
+
+
+def test_every_named_suite_carries_its_scoring():
+    import inspect
+
+    from assistant.evals import runner, suites
+
+    # Each loader states how its suite is scored (data may be absent: read the source).
+    for name, loader in suites.LOADERS.items():
+        source = inspect.getsource(loader)
+        assert "scorer=" in source or "evaluate=" in source, name
+    assert "suite.name ==" not in inspect.getsource(runner)

@@ -163,3 +163,132 @@ def test_averitec_suite_skips_without_data_and_scores_a_claim(tmp_path, monkeypa
 def test_wh_question_for_the_figure(text: str, wh: str) -> None:
     c = claim(text, type_=ClaimType.statistic, as_of=None)
     assert wh in [q.question for q in code_questions(c)]
+
+
+# The issue's examples (issue 13): each claim gets a question naming its fact.
+
+@needs_spacy
+@pytest.mark.parametrize(("text", "speaker", "type_", "expected"), [
+    ("Indian Railways has been completely privatized, and as a result, scores of people including "
+     "those from reserved categories would lose their jobs.", None, ClaimType.causal,
+     ["Has Indian Railways been completely privatized?",
+      "Would scores of people lose their jobs because Indian Railways has been completely privatized?"]),
+    ("Russia has positioned a group of operatives in eastern Ukraine to carry out a false-flag operation.",
+     None, ClaimType.event,
+     ["Has Russia positioned a group of operatives in eastern Ukraine to carry out a false-flag operation?"]),
+    ("Jen Psaki said on 14 January 2022 that the United States will take the necessary measures to defend "
+     "Ukraine.", "Jen Psaki", ClaimType.attributed_statement,
+     ["Did Jen Psaki say on 14 January 2022 that the United States will take the necessary measures to "
+      "defend Ukraine?"]),
+    ("Scientific American magazine warned that 5G technology is not safe.", None, ClaimType.attributed_statement,
+     ["Is 5G technology not safe?"]),
+])
+def test_issue_claims_get_questions_naming_their_fact(text: str, speaker: str | None, type_: ClaimType,
+                                                      expected: list[str]) -> None:
+    c = claim(text, speaker=speaker, type_=type_, as_of="2020-10-01")
+    texts = [q.question for q in code_questions(c)]
+    for q in expected:
+        assert q in texts, texts
+    assert all(question_problems(t, c) == [] or question_kind(t) != "on_record" for t in texts)
+
+
+@needs_spacy
+def test_quoted_claim_is_asked_on_record_with_its_words_and_topic() -> None:
+    c = claim("BJP MP Kirron Kher said 'Rape Is A Part Of Indian Culture, It Cannot Be Stopped'.",
+              speaker="Kirron Kher", type_=ClaimType.attributed_statement, as_of="2020-10-05")
+    texts = [q.question for q in code_questions(c)]
+    assert "Did Kirron Kher say on 5 October 2020: “Rape Is A Part Of Indian Culture, It Cannot Be Stopped”?" in texts
+    assert "What did Kirron Kher say on 5 October 2020 about rape?" in texts
+    assert not any(t.startswith("Who said") for t in texts)
+
+
+@needs_spacy
+def test_seed_article_sentences_name_their_facts() -> None:
+    guard = claim("The US offers military assistance to Kiev and there are currently some 200 Florida National "
+                  "Guard (USA) personnel in Ukraine – a reserve military corps – who are on a training mission.",
+                  type_=ClaimType.statistic)
+    texts = [q.question for q in code_questions(guard)]
+    assert "How many Florida National Guard personnel in Ukraine are there currently?" in texts
+    assert any("200" in t and "Florida National Guard" in t for t in texts)
+    flag = claim("Both from the White House and from the Pentagon, the US government considers that Russia has "
+                 "positioned a group of operatives to carry out what in US military jargon is called “a false "
+                 "flag operation” in eastern Ukraine.", speaker="US government", type_=ClaimType.attributed_statement)
+    qs = code_questions(flag)
+    assert any("false flag operation" in q.question and q.question.startswith("Has Russia positioned") for q in qs)
+    on_record = next(q for q in qs if question_kind(q.question) == "on_record")
+    assert on_record.question.startswith("Did the US government say on 14 January 2022 that Russia has positioned")
+
+
+@pytest.mark.parametrize(("question", "problem"), [
+    ("Did Jen Psaki say that that the talks would go on?", "doubled"),
+    ("Did the talks would go on after Jen Psaki spoke?", "modal"),
+    ("Did Jen Psaki say this?", "dangling"),
+])
+def test_grammar_checks(question: str, problem: str) -> None:
+    c = claim("Jen Psaki said the talks would go on.", speaker="Jen Psaki", type_=ClaimType.attributed_statement)
+    problems = question_problems(question, c)
+    assert any(problem in p for p in problems), problems
+
+
+@needs_spacy
+def test_do_support_agreement_is_checked() -> None:
+    c = claim("Joe Biden wants to ban fracking in the US.", as_of=None)
+    assert any("base form" in p for p in question_problems("Does Joe Biden wants to ban fracking in the US?", c))
+    assert question_problems("Does Joe Biden want to ban fracking in the US?", c) == []
+
+
+@needs_spacy
+def test_do_support_takes_base_forms_and_headlines_are_lowered() -> None:
+    c = claim("President Ferdinand Marcos and Dr. Jose Rizal established and founded the World Bank.", as_of=None)
+    assert "Did President Ferdinand Marcos and Dr. Jose Rizal establish and found the World Bank?" in [
+        q.question for q in code_questions(c)]
+    h = claim("Trump Administration claimed songwriter Billie Eilish Is Destroying Our Country",
+              speaker="Trump Administration", type_=ClaimType.attributed_statement, as_of=None)
+    texts = [q.question for q in code_questions(h)]
+    assert "Is songwriter Billie Eilish destroying the Country?" in texts  # no dangling "Our"
+    assert all("Our" not in t for t in texts)
+
+
+@needs_spacy
+def test_every_claim_gets_a_question_even_a_headline_without_a_finite_verb() -> None:
+    c = claim("COVID-19 pandemic pre-planned with the help from Bill Gates.", as_of=None)
+    texts = [q.question for q in code_questions(c)]
+    assert texts == ["Is it true that COVID-19 pandemic pre-planned with the help from Bill Gates?"]
+
+
+def test_without_spacy_questions_are_built_from_the_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    import assistant.steps.questions as questions
+
+    monkeypatch.setattr(sig, "_nlp", lambda: None)
+    questions._parse.cache_clear()
+    railways = claim("Indian Railways has been completely privatized, and as a result, scores of people would "
+                     "lose their jobs.", type_=ClaimType.causal, as_of=None)
+    assert [q.question for q in code_questions(railways)] == ["Has Indian Railways been completely privatized?"]
+    kirk = claim("Charlie Kirk claimed on Twitter: Joe Biden said he wants to ban fracking in the US.",
+                 type_=ClaimType.attributed_statement, as_of="2020-10-23")
+    texts = [q.question for q in code_questions(kirk)]
+    assert texts == ["Is it true that Joe Biden said he wants to ban fracking in the US?",
+                     "Did Charlie Kirk say on 23 October 2020 that Joe Biden said he wants to ban fracking in the US?"]
+    masks = claim("Wearing face masks will stop the spread of covid 19.", type_=ClaimType.prediction, as_of=None)
+    assert [q.question for q in code_questions(masks)] == ["Will wearing face masks stop the spread of covid 19?"]
+    questions._parse.cache_clear()
+
+
+@needs_spacy
+def test_who_could_answer_is_the_record_holder_not_the_speaker() -> None:
+    c = claim("Defense Department spokesman John Kirby said that Russia has positioned a group of operatives "
+              "in eastern Ukraine.", speaker="John Kirby", type_=ClaimType.attributed_statement)
+    c = c.model_copy(update={"attribution": c.attribution.model_copy(update={"role": "Defense Department spokesman"})})
+    qs = code_questions(c)
+    on_record = [q for q in qs if q.method == "on_record_confirmation"]
+    assert on_record and all(q.who_could_answer == "Defense Department (transcripts and published statements)"
+                             for q in on_record)
+    fact = next(q for q in qs if q.question.startswith("Has Russia positioned"))
+    assert "Kirby" not in fact.who_could_answer
+
+
+@needs_spacy
+def test_a_name_with_a_pronoun_in_it_is_not_a_dangling_reference() -> None:
+    c = claim("Ernest Medina participated in the My Lai Massacre.", as_of=None)
+    texts = [q.question for q in code_questions(c)]
+    assert texts[0] == "Did Ernest Medina participate in the My Lai Massacre?"

@@ -28,7 +28,11 @@ def register(subparsers: Any) -> None:
     sub = p.add_subparsers(dest="eval_command", required=True, parser_class=type(p))
 
     r = sub.add_parser("run", help="run a suite and write results.json, report.html")
-    r.add_argument("--suite", required=True, help="fixtures, seed, wikinews, summedits, fever, clef or averitec")
+    r.add_argument("--suite", required=True,
+                   help="fixtures, seed, wikinews, summedits, fever, clef, synthetic or averitec")
+    r.add_argument("--checks-only", action="store_true",
+                   help="summary-check suites: the deterministic checks and lexical support "
+                        "alone, no model call (the 'checks alone' column)")
     g = r.add_argument_group("model")
     g.add_argument("--backend", choices=["openai", "embedded"],
                    help="default: the cassette's backend with --replay, else as for analyze")
@@ -112,7 +116,18 @@ def run_command(args: argparse.Namespace) -> int:
         return EXIT_OK
     cassette_path = args.cassette or default_path(args.suite)
     backend: Any
-    if suite.task == "checkworthiness":  # no model: the shipped profile's model is the key
+    options = None
+    if args.checks_only:
+        if suite.task != "check_summary":
+            raise UserError(f"--checks-only applies to summary-check suites, not {suite.name!r} ({suite.task})")
+        if args.mode or args.backend:
+            raise UserError("--checks-only makes no model call: drop --backend/--record/--replay/--fill")
+        from assistant.backends import FakeBackend
+        from assistant.steps.options import Options
+
+        backend = FakeBackend(default="{}")
+        options = Options(faithfulness={"probe": False, "judge": False})
+    elif suite.task == "checkworthiness":  # no model: the shipped profile's model is the key
         from assistant.backends import FakeBackend
         from assistant.calibration import DEFAULT_MODEL
 
@@ -140,7 +155,7 @@ def run_command(args: argparse.Namespace) -> int:
         _err(f"[{n}/{total}] {record.id}: {status} ({record.wall_s:.1f}s)")
 
     try:
-        run = run_suite(suite, backend, resamples=args.resamples, seed=args.seed,
+        run = run_suite(suite, backend, options=options, resamples=args.resamples, seed=args.seed,
                         progress=None if args.quiet else progress, command=sys.argv[1:] or [],
                         rerecord=_rerecord(args, args.backend or backend.name or default_backend_name()))
     except CassetteMiss as miss:

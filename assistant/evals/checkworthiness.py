@@ -24,8 +24,8 @@ from assistant.calibration import (
     neighbours_of,
     texts_features,
 )
+from assistant.evals.items import SentenceItem
 from assistant.evals.results import ItemRecord, ItemScore, MetricResult, aggregate
-from assistant.evals.suites import SentenceItem
 from assistant.steps.options import Options
 
 TRANSPARENT_CUT = Options().analysis.min_check_worthiness

@@ -34,8 +34,8 @@ from collections.abc import Callable, Sequence
 from functools import cache
 
 from assistant.errors import AssistantError
+from assistant.evals.items import claim_date
 from assistant.evals.results import ItemRecord, ItemScore, MetricResult, aggregate
-from assistant.evals.suites import claim_date
 
 QuestionsFor = Callable[[str, dt.date | None], list[str]]
 MAX_QUESTIONS = 10
@@ -192,8 +192,8 @@ def averitec_metrics(rows: Sequence[dict[str, object]], questions_for: Questions
 
 def fixture_question_rates(items: Sequence[object], *, resamples: int, seed: int) -> list[MetricResult]:
     """Code-path questions for each gold claim of the fixtures: targets / standalone rates."""
+    from assistant.evals.items import ArticleItem
     from assistant.evals.scorers import question_outcome
-    from assistant.evals.suites import ArticleItem
     from assistant.schemas import Claim
     from assistant.steps.questions import code_questions, question_problems
     from assistant.text import signals as sig

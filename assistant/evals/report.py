@@ -13,8 +13,8 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
+from assistant.evals.items import Gold
 from assistant.evals.results import MetricResult, RunResult
-from assistant.evals.suites import Gold
 from assistant.schemas import Analysis
 
 # --------------------------------------------------------------------------- numbers

@@ -21,7 +21,7 @@ from assistant.evals.bootstrap import (
     bootstrap_ci,
     mean,
 )
-from assistant.evals.suites import Gold
+from assistant.evals.items import Gold
 from assistant.schemas import Analysis, PromptRef
 
 Statistic = Literal["mean", "balanced_accuracy", "average_precision"]

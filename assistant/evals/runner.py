@@ -22,23 +22,18 @@ from pydantic import BaseModel, JsonValue
 
 from assistant.api import Assistant
 from assistant.backends.base import Backend
-from assistant.backends.fake import FakeBackend
-from assistant.core.driver import new_provenance
-from assistant.core.driver import run as run_step
 from assistant.core.prompts import load_prompt
 from assistant.errors import AssistantError, PromptError
 from assistant.evals import paths, scorers
 from assistant.evals.bootstrap import RESAMPLES
 from assistant.evals.cassette import CassetteBackend, CassetteMiss, Miss
+from assistant.evals.direct import DirectRun
+from assistant.evals.items import ArticleItem, PairItem, SentenceItem
 from assistant.evals.meter import Meter
 from assistant.evals.results import Exchanges, ItemRecord, RunProvenance, RunResult, unavailable
-from assistant.evals.suites import ArticleItem, PairItem, SentenceItem, Suite
-from assistant.schemas import Claim, PromptRef
-from assistant.steps import analysis
+from assistant.evals.suites import Suite
+from assistant.schemas import PromptRef
 from assistant.steps.options import Options
-from assistant.text import signals as sig
-from assistant.text.dates import resolve_relative_dates
-from assistant.text.grounding import sentence_quote
 from assistant.text.intake import document_from_text
 
 Progress = Callable[[int, int, ItemRecord], None]
@@ -137,25 +132,6 @@ def _check(assistant: Assistant, item: PairItem, task: str,
     return prediction, why, dumped
 
 
-def questions_via(assistant: Assistant) -> Callable[[str, dt.date | None], list[str]]:
-    """Claim text in, the assistant's verification questions for it out."""
-
-    def ask(claim: str, published: dt.date | None) -> list[str]:
-        # The claim is the claim: questioned as given, not re-selected by check-worthiness.
-        doc = document_from_text(claim, title="claim", published=published, name="claim")
-        s = sig.analyze_sentences(doc)[0]
-        one = Claim(id="C1", text=claim, type=s.claim_type, attribution=s.attribution,
-                    check_worthiness=s.checkworthiness, check_worthiness_reason="", sentence_ids=["S1"],
-                    quote=sentence_quote(doc, "S1"), dates=resolve_relative_dates(doc, doc.sentence("S1")),
-                    as_of=published.isoformat() if published else None)
-        # The questions step itself: a one-sentence claim is not an article the API accepts.
-        step = analysis.questions_step(doc, [one], assistant.options, assistant.backend.count_tokens)
-        questions = run_step(step, assistant.backend, new_provenance(assistant.backend))
-        return [q.question for q in questions.value]
-
-    return ask
-
-
 # --------------------------------------------------------------------------- run
 
 
@@ -189,29 +165,9 @@ def run_suite(suite: Suite, backend: Backend, *, options: Options | None = None,
                                       "human labels", missing, statistic="balanced_accuracy")]
         return result
 
-    if suite.task == "checkworthiness":  # features and calibration only: no model call
-        from assistant.evals.checkworthiness import checkworthiness_metrics
-
-        result.metrics, result.items = checkworthiness_metrics(
-            [i for i in suite.items if isinstance(i, SentenceItem)], resamples=resamples, seed=seed,
-            model=backend.model)
-        prov.duration_s = round(time.perf_counter() - started, 3)
-        return result
-
-    if suite.task == "questions":  # the code path always; the model path on a real backend
-        from assistant.evals.question_score import averitec_metrics
-
-        rows: list[dict[str, object]] = [{"id": i.id, "claim": i.text, "questions": [{"question": q} for q in i.references],
-                 "claim_date": i.published.strftime("%d-%m-%Y") if i.published else None}
-                for i in suite.items if isinstance(i, ArticleItem)]
-        code = Assistant(FakeBackend(default="{}"), options=options) if options \
-            else Assistant(FakeBackend(default="{}"))
-        result.metrics, result.items = averitec_metrics(rows, questions_via(code), resamples=resamples,
-                                                        seed=seed)
-        if backend.name != "fake":
-            model_metrics, _ = averitec_metrics(rows, questions_via(assistant), resamples=resamples,
-                                                seed=seed, label=f"model path, {backend.name}")
-            result.metrics += [m.model_copy(update={"name": f"model_{m.name}"}) for m in model_metrics]
+    if suite.evaluate is not None:  # scored as a whole (clef, averitec): see evals.direct
+        result.metrics, result.items = suite.evaluate(DirectRun(
+            items=suite.items, backend=meter, options=options, resamples=resamples, seed=seed))
         prov.duration_s = round(time.perf_counter() - started, 3)
         return result
 
@@ -220,7 +176,7 @@ def run_suite(suite: Suite, backend: Backend, *, options: Options | None = None,
     article_runs: list[scorers.ArticleRun] = []
     pair_runs: list[scorers.PairRun] = []
     for n, item in enumerate(suite.items, 1):
-        if isinstance(item, SentenceItem):  # scored by checkworthiness_metrics above
+        if isinstance(item, SentenceItem):  # only suites with an evaluator have these
             continue
         if cassette is not None:
             cassette.begin_item(item.id)
@@ -272,18 +228,7 @@ def run_suite(suite: Suite, backend: Backend, *, options: Options | None = None,
     if cassette is not None:
         prov.cassette.hits, prov.cassette.recorded = cassette.hits, cassette.recorded
 
-    if suite.name == "fixtures":
-        from assistant.evals.question_score import fixture_question_rates
-
-        result.metrics = scorers.fixture_metrics(article_runs, resamples=resamples, seed=seed)
-        result.metrics += fixture_question_rates([r.item for r in article_runs], resamples=resamples,
-                                                 seed=seed)
-    elif suite.name == "seed":
-        result.metrics = scorers.seed_metrics(article_runs, resamples=resamples, seed=seed)
-    elif suite.task == "analyze":
-        result.metrics = scorers.wikinews_metrics(article_runs, resamples=resamples, seed=seed)
-    else:
-        labels = ("inconsistent", "consistent") if suite.task == "check_summary" else ("REFUTES", "SUPPORTS")
-        result.metrics = scorers.checker_metrics(pair_runs, resamples=resamples, seed=seed, labels=labels)
+    result.metrics = suite.score(scorers.Runs(articles=article_runs, pairs=pair_runs),
+                                 resamples=resamples, seed=seed)
     prov.duration_s = round(time.perf_counter() - started, 3)
     return result

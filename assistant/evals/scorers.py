@@ -53,8 +53,8 @@ from pydantic import BaseModel, Field
 
 from assistant.core.structured import parse_output
 from assistant.errors import MissingDependencyError
+from assistant.evals.items import ArticleItem, GoldClaim, GoldDate, KeyFact, PairItem, Trap
 from assistant.evals.results import ItemScore, MetricResult, aggregate, unavailable
-from assistant.evals.suites import ArticleItem, GoldClaim, GoldDate, KeyFact, PairItem, Trap
 from assistant.schemas import (
     DRAFTS,
     Analysis,
@@ -416,6 +416,15 @@ class PairRun:
     detail: str = ""
 
 
+@dataclass
+class Runs:
+    """What a suite's items produced: analysed articles and checked pairs (a suite's
+    scorer reads the list its task fills)."""
+
+    articles: list[ArticleRun] = field(default_factory=list)
+    pairs: list[PairRun] = field(default_factory=list)
+
+
 def _f(x: float | None) -> str:
     return "n/a" if x is None else f"{x:.2f}"
 
@@ -658,3 +667,13 @@ def checker_metrics(runs: Sequence[PairRun], *, resamples: int, seed: int,
                      detail=r.error or r.detail) for r in runs])
     _cost_metrics(b, runs)
     return b.metrics
+
+
+def summary_check_metrics(runs: Sequence[PairRun], *, resamples: int, seed: int) -> list[MetricResult]:
+    """`checker_metrics` for summary consistency (SummEdits-style labels)."""
+    return checker_metrics(runs, resamples=resamples, seed=seed, labels=("inconsistent", "consistent"))
+
+
+def claim_check_metrics(runs: Sequence[PairRun], *, resamples: int, seed: int) -> list[MetricResult]:
+    """`checker_metrics` for claim verification (FEVER-style labels)."""
+    return checker_metrics(runs, resamples=resamples, seed=seed, labels=("REFUTES", "SUPPORTS"))

@@ -7,6 +7,8 @@
     fever      ../shared/data/dev/fever_symmetric_dev.jsonl: claim + evidence, SUPPORTS/REFUTES
     clef       ../shared/data/dev/clef2019_checkworthiness_train.jsonl: debate sentences,
                check-worthy or not (no model: calibrated features, grouped by debate)
+    synthetic  one-edit unfaithful summaries (entity, speaker, number, date, negation) and
+               faithful ones, made by code from the fixtures (and Wikinews when present)
     averitec   ../shared/data/dev/averitec_dev_part.jsonl: real claims and the questions
                fact-checkers asked (references = their questions; see evals/question_score.py)
 
@@ -26,17 +28,34 @@ import re
 import tomllib
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from assistant.errors import UserError
-from assistant.evals import paths
-from assistant.schemas import ClaimType, Document, VerificationMethod
-from assistant.text.intake import document_from_text
+from assistant.evals import paths, scorers
+from assistant.evals.direct import DirectRun, Scored, checkworthiness_suite, questions_suite
+from assistant.evals.items import (
+    ArticleItem,
+    Gold,
+    GoldClaim,
+    GoldDate,
+    Item,
+    KeyFact,
+    PairItem,
+    SentenceItem,
+    Task,
+    Trap,
+    claim_date,
+)
+from assistant.evals.question_score import fixture_question_rates
+from assistant.evals.results import ItemScore, MetricResult, aggregate
+from assistant.evals.synthetic import KINDS, synthetic_pairs
 
-Task = Literal["analyze", "check_summary", "fact_check", "checkworthiness", "questions"]
-
+__all__ = [
+    "LOADERS", "SUITES", "ArticleItem", "Gold", "GoldClaim", "GoldDate", "Item", "KeyFact",
+    "PairItem", "SentenceItem", "Suite", "SuiteUnavailable", "Task", "Trap", "claim_date",
+    "load_averitec", "load_suite",
+]
 
 class SuiteUnavailable(UserError):
     """A suite's data is absent or the API it needs does not exist; report it as a skip."""
@@ -50,93 +69,49 @@ class SuiteUnavailable(UserError):
 data_dir = paths.data_dir
 
 
-# --------------------------------------------------------------------------- gold
+# --------------------------------------------------------------------------- scoring
 
 
-class KeyFact(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    text: str = Field(description="What a good summary must say.")
-    sentence_ids: list[str] = Field(description="Sentences that state it.")
+Scorer = Callable[..., list[MetricResult]]  # (runs: scorers.Runs, *, resamples, seed)
+Evaluator = Callable[[DirectRun], Scored]
 
 
-class GoldClaim(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    sentence_ids: list[str] = Field(description="Sentence(s) the claim is made in.")
-    speaker: str | None = Field(description="Who the article credits, as spelled in the text.")
-    type: ClaimType = Field(description="Kind of claim.")
-    check_worthy: bool = Field(description="Could a fact-checker verify it, and does it matter?")
-    verification: VerificationMethod = Field(description="Most direct way to check it.")
-    note: str = Field("", description="Annotator's note.")
+def _articles(score: Callable[..., list[MetricResult]]) -> Scorer:
+    def on_articles(runs: scorers.Runs, *, resamples: int, seed: int) -> list[MetricResult]:
+        return score(runs.articles, resamples=resamples, seed=seed)
+    return on_articles
 
 
-class GoldDate(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    sentence_id: str = Field(description="Sentence containing the expression.")
-    expression: str = Field(description="Exact substring of the sentence.")
-    resolved: str = Field(description="ISO date, month, year or week.")
+def _pairs(score: Callable[..., list[MetricResult]]) -> Scorer:
+    def on_pairs(runs: scorers.Runs, *, resamples: int, seed: int) -> list[MetricResult]:
+        return score(runs.pairs, resamples=resamples, seed=seed)
+    return on_pairs
 
 
-class Trap(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    kind: Literal["misattribution", "self_contradiction", "opinion", "boilerplate"]
-    sentence_ids: list[str] = Field(description="Sentences the trap is in.")
-    note: str = Field("", description="What goes wrong.")
+def _fixture_scores(runs: scorers.Runs, *, resamples: int, seed: int) -> list[MetricResult]:
+    return (scorers.fixture_metrics(runs.articles, resamples=resamples, seed=seed)
+            + fixture_question_rates([r.item for r in runs.articles], resamples=resamples, seed=seed))
 
 
-class Gold(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    key_facts: list[KeyFact] = Field(description="Facts a summary must cover.")
-    claims: list[GoldClaim] = Field(description="Every claim-bearing sentence (run).")
-    dates: list[GoldDate] = Field(description="Relative date expressions and their resolution.")
-    traps: list[Trap] = Field(default_factory=list, description="Sentences models get wrong.")
-    summary_reference: str = Field(description="A human two-sentence summary.")
+def _synthetic_scores(runs: scorers.Runs, *, resamples: int, seed: int) -> list[MetricResult]:
+    metrics = scorers.summary_check_metrics(runs.pairs, resamples=resamples, seed=seed)
+    for kind in ("faithful", *KINDS):
+        mine = [r for r in runs.pairs if r.item.id.rsplit(":", 1)[-1].startswith(kind)]
+        if mine:
+            metrics.append(aggregate(
+                f"correct_{kind}", f"{kind} summaries the checker labels right"
+                + (" (caught)" if kind != "faithful" else " (kept)"),
+                [ItemScore(item_id=r.item.id, value=float(r.prediction == r.item.label), group=r.item.group,
+                           detail=r.detail) for r in mine], resamples=resamples, seed=seed))
+    return metrics
 
 
-# --------------------------------------------------------------------------- items
-
-
-class ArticleItem(BaseModel):
-    """One article to analyse, with whatever gold its suite has."""
-
-    model_config = ConfigDict(frozen=True)
-    id: str = Field(description="Stable item id.")
-    text: str = Field(description="Article text as a reader sees it.")
-    title: str | None = Field(None, description="Title.")
-    outlet: str | None = Field(None, description="Outlet.")
-    url: str | None = Field(None, description="Source URL (attribution for external data).")
-    published: dt.date | None = Field(None, description="Publication date.")
-    gold: Gold | None = Field(None, description="Full gold annotations (fixtures).")
-    references: list[str] = Field(default_factory=list, description="Human summaries (wikinews).")
-    speakers: dict[str, str] = Field(default_factory=dict,
-                                     description="Sentence id -> expected speaker (seed).")
-
-    def document(self) -> Document:
-        return document_from_text(self.text, title=self.title, outlet=self.outlet, url=self.url,
-                                  published=self.published, name=self.id)
-
-
-class PairItem(BaseModel):
-    """A premise (article or evidence), a hypothesis (summary or claim) and a human label."""
-
-    model_config = ConfigDict(frozen=True)
-    id: str = Field(description="Stable item id.")
-    premise: str = Field(description="Article (summedits) or evidence sentence (fever).")
-    hypothesis: str = Field(description="Summary (summedits) or claim (fever).")
-    label: int = Field(description="1 = consistent / SUPPORTS, 0 = inconsistent / REFUTES.")
-    group: str | None = Field(None, description="Items sharing a premise (bootstrap unit).")
-
-
-class SentenceItem(BaseModel):
-    """One sentence of a transcript or article, labelled check-worthy (1) or not (0)."""
-
-    model_config = ConfigDict(frozen=True)
-    id: str = Field(description="Stable item id (group:line).")
-    text: str = Field(description="The sentence.")
-    label: int = Field(description="1 = fact-checkers checked it.")
-    group: str = Field(description="Debate or article (cross-validation and bootstrap unit).")
-
-
-Item = ArticleItem | PairItem | SentenceItem
+# How a suite built ad hoc (no scorer of its own) is scored: by what its items are run through.
+DEFAULT_SCORERS: dict[str, Scorer] = {
+    "analyze": _articles(scorers.wikinews_metrics),
+    "check_summary": _pairs(scorers.summary_check_metrics),
+    "fact_check": _pairs(scorers.claim_check_metrics),
+}
 
 
 class Suite(BaseModel):
@@ -146,6 +121,17 @@ class Suite(BaseModel):
     source: str = Field(description="Where the items were read from.")
     items: list[Item] = Field(description="Items in a stable order.")
     total: int = Field(0, description="Items before --items/--limit selection.")
+    scorer: Scorer | None = Field(None, exclude=True, description=(
+        "Metrics over the runs of this suite's items; None: the default for its task."))
+    evaluate: Evaluator | None = Field(None, exclude=True, description=(
+        "Scores the suite as a whole instead of running its items through the assistant."))
+
+    def score(self, runs: scorers.Runs, *, resamples: int, seed: int) -> list[MetricResult]:
+        """This suite's metrics over what its items produced."""
+        scorer = self.scorer or DEFAULT_SCORERS.get(self.task)
+        if scorer is None:
+            raise UserError(f"suite {self.name!r} ({self.task}) has no scorer")
+        return scorer(runs, resamples=resamples, seed=seed)
 
     def select(self, patterns: Sequence[str] = (), limit: int | None = None,
                sample: int | None = None, seed: int = 0) -> Suite:
@@ -188,7 +174,7 @@ def _fixtures() -> Suite:
                                  outlet=raw["outlet"], published=raw["published"],
                                  gold=Gold.model_validate(raw["gold"])))
     return Suite(name="fixtures", task="analyze", source=str(folder), items=items,
-                 description="project-written articles with gold key facts, claims and dates")
+                 scorer=_fixture_scores, description="project-written articles with gold key facts, claims and dates")
 
 
 def _seed() -> Suite:
@@ -204,7 +190,7 @@ def _seed() -> Suite:
     if not items:
         raise SuiteUnavailable("seed", f"no .txt article in {folder}")
     return Suite(name="seed", task="analyze", source=str(folder), items=items,
-                 description="the seed article (translation slips, attributed quotes)")
+                 scorer=_articles(scorers.seed_metrics), description="the seed article (translation slips, attributed quotes)")
 
 
 def _wikinews() -> Suite:
@@ -215,6 +201,7 @@ def _wikinews() -> Suite:
                          references=[str(s["summary"]) for s in r["human_summaries"]])  # type: ignore[attr-defined]
              for r in _jsonl(path)]
     return Suite(name="wikinews", task="analyze", source=str(path), items=items,
+                 scorer=DEFAULT_SCORERS["analyze"],
                  description="Wikinews articles (CC BY 2.5) with GUM human summaries (CC BY 4.0)")
 
 
@@ -228,6 +215,7 @@ def _summedits() -> Suite:
                       label=int(r["label_consistent"]), group=_group(str(r["document"])))  # type: ignore[call-overload]
              for r in _jsonl(path)]
     return Suite(name="summedits", task="check_summary", source=str(path), items=items,
+                 scorer=DEFAULT_SCORERS["check_summary"],
                  description="SummEdits news: is the summary consistent with the article?")
 
 
@@ -237,6 +225,7 @@ def _fever() -> Suite:
                       label=int(r["label"] == "SUPPORTS"))
              for r in _jsonl(path) if r["label"] in ("SUPPORTS", "REFUTES")]
     return Suite(name="fever", task="fact_check", source=str(path), items=items,
+                 scorer=DEFAULT_SCORERS["fact_check"],
                  description="FEVER-Symmetric dev: does the evidence support or refute the claim?")
 
 
@@ -246,7 +235,23 @@ def _clef() -> Suite:
                                       label=int(r["label"]), group=str(r["debate"]))  # type: ignore[call-overload]
                          for r in _jsonl(path)]
     return Suite(name="clef", task="checkworthiness", source=str(path), items=items,
-                 description="CLEF-2019 check-worthiness: debate sentences checked by fact-checkers or not")
+                 evaluate=checkworthiness_suite, description="CLEF-2019 check-worthiness: debate sentences checked by fact-checkers or not")
+
+
+def _synthetic() -> Suite:
+    articles = [i for i in _fixtures().items if isinstance(i, ArticleItem)]
+    sources = [paths.fixtures_dir()]
+    wikinews = data_dir() / "wikinews" / "articles.jsonl"
+    if wikinews.exists():
+        articles += [i for i in _wikinews().items if isinstance(i, ArticleItem)]
+        sources.append(wikinews)
+    by_id = {a.id: a for a in articles}
+    items: list[Item] = [PairItem(id=p.id, premise=by_id[p.article_id].text, hypothesis=p.summary,
+                                  label=p.label, group=p.article_id)
+                         for p in synthetic_pairs((a.id, a.document()) for a in articles)]
+    return Suite(name="synthetic", task="check_summary", source=", ".join(map(str, sources)), items=items,
+                 scorer=_synthetic_scores,
+                 description="code-made one-edit summaries (FactCC-style) and faithful ones, per edit kind")
 
 
 def load_averitec() -> list[dict[str, object]]:
@@ -258,26 +263,19 @@ def load_averitec() -> list[dict[str, object]]:
         return [json.loads(line) for line in handle if line.strip()]
 
 
-def claim_date(raw: object) -> dt.date | None:
-    try:
-        day, month, year = (int(x) for x in str(raw).split("-"))
-        return dt.date(year, month, day)
-    except (ValueError, TypeError):
-        return None
-
-
 def _averitec() -> Suite:
     path = data_dir() / "dev" / "averitec_dev_part.jsonl"
     items: list[Item] = [ArticleItem(id=str(r["id"]), text=str(r["claim"]), published=claim_date(r.get("claim_date")),
                                      references=[str(q["question"]) for q in r["questions"]])  # type: ignore[attr-defined]
                          for r in load_averitec()]
     return Suite(name="averitec", task="questions", source=str(path), items=items,
-                 description="AVeriTeC dev part: our verification questions vs the fact-checkers'")
+                 evaluate=questions_suite, description="AVeriTeC dev part: our verification questions vs the fact-checkers'")
 
 
 LOADERS: dict[str, Callable[[], Suite]] = {
     "fixtures": _fixtures, "seed": _seed, "wikinews": _wikinews,
-    "summedits": _summedits, "fever": _fever, "clef": _clef, "averitec": _averitec,
+    "summedits": _summedits, "fever": _fever, "clef": _clef, "synthetic": _synthetic,
+    "averitec": _averitec,
 }
 SUITES = tuple(LOADERS)
 

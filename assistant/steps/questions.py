@@ -2,23 +2,38 @@
 
 A fact-checker needs, per claim, a yes/no question restating its checkable core ("Did a
 cyberattack hit about 70 Ukrainian government web pages on 14 January 2022?"), a
-wh-question for the number or date at stake ("How many ...?", "When ...?"), and, when
-the claim is attributed, the on-record question ("Did Jen Psaki say on 14 January 2022
-that ...?"). Every question, the model's or code's, is held to `question_problems`:
+wh-question for the number, date or identity at stake ("How many ...?", "When ...?",
+"Who ...?"), and, when the claim is attributed, the on-record question ("Did Jen Psaki say
+on 14 January 2022 that ...?", or "What did Kirron Kher say about rape?"). A claim that
+embeds another ("Charlie Kirk claimed ... Joe Biden said he wants to ban fracking") is
+asked about the embedded fact ("Does Biden want to ban fracking in the US?") as well as
+on record. Every question, the model's or code's, is held to `question_problems`:
 
-    carries      the claim's names (at least one); for yes/no and on-record questions its
-                 central figures and its date; no figure the claim does not have
+    carries      the claim's names (at least one; for a question about reported content,
+                 that content's own names, none for a general statement such as "Is 5G
+                 technology not safe?"); for yes/no and on-record questions its central
+                 figures and its date; no figure the claim does not have
     standalone   no "the article"/"this claim", no "this"/"these"/"such", no he/she/they
-                 outside quotation marks, never "who said it"
+                 outside quotation marks (a pronoun inside a name, "My Lai", is no
+                 reference), never "who said it"
     grammatical  opens like a question (auxiliary or wh-word), ends in one "?",
-                 4-45 words, no "is according to", no doubled word
+                 4-45 words, no "is according to", no doubled word ("that that"),
+                 do-support with a base verb and no modal ("Does Biden wants", "Did the
+                 talks would" are rejected)
 
-`code_questions` builds the three kinds from a spaCy dependency parse of the claim
-(subject, verb, object; auxiliary inversion or do-support), with relative dates written
-out from `assistant.text.dates` and figures from `assistant.text.numbers`. Without spaCy the
-yes/no question is "Is it true that ...?". Who could answer is the body that holds the
-record (the speaker's office for on-record questions, an organisation the claim names
-for the others), not the article's speaker by default.
+`code_questions` builds them from a spaCy dependency parse of the claim (subject, verb,
+object; auxiliary inversion or do-support, coordinated verbs in their base form), with
+relative dates written out from `assistant.text.dates` and figures from
+`assistant.text.numbers`. A headline-cased claim is lower-cased where it is a function word
+or an -ed/-ing verb before parsing ("... Is Destroying Our Country"); a consequence clause
+is asked with its cause ("Would scores of people lose their jobs because Indian Railways
+has been completely privatized?"); a claim no clause of which inverts still gets "Is it
+true that ...?". A candidate that fails the checks is left out and the next form is tried.
+Each text is parsed once (`_parse`, cached): the checks re-read the same claim. Without
+spaCy a reporting frame and a leading auxiliary are read by regex ("Has Indian Railways
+been completely privatized?"), else "Is it true that ...?". Who could answer is the body
+that holds the record (the speaker's office for on-record questions, an organisation the
+claim names for the others), not the article's speaker by default.
 """
 
 from __future__ import annotations
@@ -26,6 +41,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any, Literal
 
 from assistant.schemas import Claim, ClaimType, VerificationMethod, VerificationQuestion
@@ -36,6 +52,7 @@ from assistant.text.attribution import (
     PERSON_ROLES,
     SAY_LEMMAS,
     TITLE_WORDS,
+    regex_names,
     words,
 )
 from assistant.text.dates import find_dates
@@ -43,7 +60,7 @@ from assistant.text.grounding import numbers_in
 from assistant.text.numbers import direct_quotes, find_numbers
 
 __all__ = ["QuestionKind", "code_questions", "format_date", "question_kind", "question_problems",
-           "who_could_answer"]
+           "reported_content", "sentence_case", "who_could_answer"]
 
 QuestionKind = Literal["yes_no", "wh", "on_record"]
 
@@ -98,10 +115,46 @@ def with_dates(claim: Claim) -> str:
         m = pattern.search(text)
         if m is None:
             continue
-        if m.group(0)[:1].isupper():
-            phrase = phrase[:1].upper() + phrase[1:]
+        if re.search(r"\b(?:since|until|till|before|after|from|by|as late as|as early as)\s*$",
+                     text[:m.start()], re.I):
+            phrase = re.sub(r"^(?:on|in) ", "", phrase)  # "since Monday" -> "since 26 August 2023"
+        elif m.group(0)[:1].isupper() and (m.start() == 0 or re.search(r"[.!?“\"]\s*$", text[:m.start()])):
+            phrase = phrase[:1].upper() + phrase[1:]  # only where a sentence starts
         text = text[:m.start()] + phrase + text[m.end():]
     return text
+
+
+@lru_cache(maxsize=256)
+def _parse(text: str) -> Any:
+    """The spaCy parse of `text`, once: the checks re-read the same claim and question
+    texts many times (a parse is ~10-40 ms on a loaded CPU). None without spaCy."""
+    nlp = sig._nlp()
+    return nlp(text) if nlp is not None else None
+
+
+_FUNCTION_WORDS = words("a an the is are was were be been being am has have had do does did will would "
+                        "can could should shall may might must of in on at to for from by with as and or "
+                        "but not no it its our their his her my your we they he she you this that these "
+                        "those over under into onto about after before against than then so if cannot")
+
+
+def sentence_case(text: str) -> str:
+    """A headline-cased claim ("Billie Eilish Is Destroying Our Country") with its function
+    words and -ed/-ing verbs lower-cased, so that the parse finds the verb; other text as is."""
+    tokens = re.findall(r"[A-Za-z][\w’'-]*", text)
+    rest = [t for t in tokens[1:] if len(t) > 1]
+    if len(tokens) < 4 or sum(t[:1].isupper() for t in rest) < 0.6 * len(rest):
+        return text
+
+    def lower(m: re.Match[str]) -> str:
+        w = m.group(0)
+        if m.start() == 0 or w.isupper() or not w[:1].isupper():
+            return w
+        if w.lower() in _FUNCTION_WORDS or re.search(r"(?:ed|ing)$", w):
+            return w.lower()
+        return w
+
+    return re.sub(r"[A-Za-z][\w’'-]*", lower, text)
 
 
 def _terms(text: str) -> set[str]:
@@ -113,12 +166,11 @@ def claim_names(claim: Claim, text: str | None = None) -> list[str]:
     without spaCy, capitalised name sequences; the speaker first."""
     text = text if text is not None else claim.text
     names: list[str] = []
-    nlp = sig._nlp()
-    if nlp is not None:
-        names = [e.text for e in nlp(text).ents
+    parsed = _parse(text)
+    if parsed is not None:
+        names = [e.text for e in parsed.ents
                  if e.label_ in ("PERSON", "ORG", "GPE", "NORP", "EVENT", "LAW", "FAC", "LOC")]
     else:
-        from assistant.text.attribution import regex_names
         names = [text[a:b] for a, b in regex_names(text)]
     if claim.attribution.speaker and claim.attribution.speaker[:1].isupper():
         names.insert(0, claim.attribution.speaker)
@@ -156,8 +208,13 @@ def _central_numbers(text: str) -> set[str]:
 # --------------------------------------------------------------------------- checks
 
 
-def question_problems(question: str, claim: Claim, kind: QuestionKind | None = None) -> list[str]:
-    """Why `question` is not a usable verification question for `claim` (empty: usable)."""
+def question_problems(question: str, claim: Claim, kind: QuestionKind | None = None,
+                      fact: str | None = None) -> list[str]:
+    """Why `question` is not a usable verification question for `claim` (empty: usable).
+
+    `fact`: the part of the claim the question asks about (the reported content of "the
+    magazine warned that 5G technology is not safe"); the question must then carry that
+    part's names, not the speaker's."""
     problems = []
     q = question.strip()
     kind = kind or question_kind(q)
@@ -176,15 +233,27 @@ def question_problems(question: str, claim: Claim, kind: QuestionKind | None = N
         problems.append(f"does not open like a question ({words[0] if words else ''!r})")
     if re.search(r"\b(?:is|are|was|were|be)\s+according\b", lower):
         problems.append("'is according to' is not English")
-    if re.search(r"\b(\w+)\s+\1\b", lower):
-        problems.append("a doubled word")
+    if re.match(r"(?i)(?:did|does|do)\s+(?:[\w’'.-]+\s+){1,6}?(?:would|will|can|could|should|must|shall|might)\b",
+                q) and kind != "on_record":
+        problems.append("do-support before a modal ('Did the talks would ...')")
+    elif kind != "on_record" and first in ("did", "does", "do") and (parsed := _parse(q)) is not None:
+        root = next((t for t in parsed if t.dep_ == "ROOT"), None)
+        if root is not None and root.tag_ in ("VBD", "VBN", "VBZ") and root.lower_ != root.lemma_.lower() \
+                and any(c.i == 0 and c.dep_ == "aux" for c in root.children):
+            problems.append(f"do-support takes the base form, not {root.text!r}")
+    if (twice := re.search(r"\b(\w+)\s+\1\b", lower)) and twice.group(0) not in claim.text.lower():
+        problems.append("a doubled word")  # "that that"; one the claim itself has is its own
     # standalone
     if any(w in lower and w not in claim.text.lower() for w in ARTICLE_WORDS):
         problems.append("refers to the article instead of naming who, what and when")
     if _WHO_SAID.search(q):
         problems.append("asks who said it, not whether it is true")
+    in_names = [(m.start(), m.end()) for n in claim_names(claim) if len(n.split()) > 1
+                for m in re.finditer(re.escape(n), outside)]  # "the My Lai Massacre"
     for m in _DANGLING.finditer(outside):
         word = m.group(0).lower()
+        if any(a <= m.start() < b for a, b in in_names):
+            continue
         head = outside[:m.start()]
         named_before = re.search(r"\b[A-Z][\w’'-]+", head.split(" ", 1)[1] if " " in head else "")
         if word in ("he", "she", "him", "his", "her", "hers") and named_before:
@@ -199,6 +268,16 @@ def question_problems(question: str, claim: Claim, kind: QuestionKind | None = N
         problems.append("dangling reference 'it'")
     # carries the claim's facts
     names = claim_names(claim, with_dates(claim))
+    if fact is None and kind == "yes_no":
+        fact = reported_content(claim)
+    if fact is not None and kind != "on_record":
+        own = [n for n in claim_names(claim, fact) if n.lower() in fact.lower()] + [
+            fact[a:b] for a, b in regex_names(fact) if a > 0]  # names the small parser misses
+        # The reported content need not name its speaker: by its own names, or none when it
+        # is a general statement ("Is 5G technology not safe?"); "Had the city known ...?"
+        # and "Had an internal memo warned ...?" still need the claim's names.
+        if own or not re.search(r"\b(?:the|a|an)\b", outside, re.I):
+            names = own
     if names and not any(_name_present(n, q) for n in names):
         problems.append(f"names none of {', '.join(names[:4])}")
     claim_numbers = numbers_in(with_dates(claim)) | numbers_in(claim.text) | {
@@ -238,11 +317,11 @@ def _role_body(role: str) -> str | None:
 
 
 def _bodies(text: str, skip: str | None) -> list[str]:
-    nlp = sig._nlp()
-    if nlp is None:
+    parsed = _parse(text)
+    if parsed is None:
         return []
     out = []
-    for e in nlp(text).ents:
+    for e in parsed.ents:
         if e.label_ in ("ORG", "GPE") and (not skip or e.text not in skip):
             name = re.sub(r"^the ", "", e.text)
             if e.label_ == "ORG":
@@ -272,8 +351,8 @@ def who_could_answer(claim: Claim, method: VerificationMethod, core: str | None 
             }.get(method, "independent news reports")
 
 
-def method_for(claim: Claim, kind: QuestionKind) -> VerificationMethod:
-    if kind == "on_record":
+def method_for(claim: Claim, kind: QuestionKind, question: str = "") -> VerificationMethod:
+    if kind == "on_record" or re.match(r"(?i)what did .{2,80}? say\b", question):
         return VerificationMethod.on_record_confirmation
     return {
         ClaimType.statistic: VerificationMethod.official_record,  # counts are kept by a body
@@ -295,6 +374,35 @@ _DROP_DEPS = {"advcl", "prep", "advmod", "npadvmod", "intj", "mark", "cc", "punc
               "parataxis", "meta", "prt"}
 _DEMONSTRATIVE = {"this": "the", "these": "the", "that": "the", "those": "the", "such": "the"}
 _MAX_WORDS = 30
+_SINGLE_QUOTED = re.compile(r"(?:^|(?<=[\s:]))['‘]([^'‘’\n]{8,}?)['’](?=[\s.,;:!?]|$)")
+_REGEX_FRAME = re.compile(  # without a parse: "<Name ...> said/claimed (on <date>) (that|:) <content>"
+    r"^(?P<who>[A-Z][^,:;“\"]{1,60}?)\s+(?:said|says|claimed|claims|stated|states|warned|reported|"
+    r"announced|tweeted|wrote|declared)(?:\s+(?:on|in)\s+[^:,]{2,25}?)?(?:\s+that|:|,)?\s+(?P<what>.+)$")
+_REGEX_AUX = re.compile(r"^(?P<subj>(?:[\w’'%$.&()-]+\s){1,8}?)(?P<aux>is|are|was|were|has|have|had|will|"
+                        r"would|can|could|should)\s+(?P<rest>\S.*)$")
+
+
+def _lower_first(text: str) -> str:
+    """'The FBI ...' -> 'the FBI ...', 'Wearing masks' -> 'wearing masks'; a name stays."""
+    first = text.split(" ", 1)[0]
+    if first.lower() in _FUNCTION_WORDS or (first.endswith("ing") and first[1:].islower()):
+        return text[:1].lower() + text[1:]
+    return text
+
+
+def _regex_inverted(text: str) -> str | None:
+    """'Indian Railways has been completely privatized' -> 'Has Indian Railways been
+    completely privatized?' without a parse: the first auxiliary after a short subject with
+    no clause of its own (no comma, no who/that/which)."""
+    first = re.split(r",\s+(?:and|but|while|as)\b|;", text, maxsplit=1)[0].rstrip(" .")
+    m = _REGEX_AUX.match(first)
+    if m is None or re.search(r"(?i)\b(?:who|that|which|whose|where|when|if|because)\b|,", m["subj"]):
+        return None
+    subj = _lower_first(m["subj"].strip())
+    return f"{m['aux'].capitalize()} {subj} {m['rest']}?"
+
+
+_RESULT = re.compile(r"\b(?:as a (?:result|consequence)|therefore|consequently|hence)\b", re.I)
 
 
 def _clause_head(sent: Any, claim: Claim) -> tuple[Any, bool]:
@@ -318,6 +426,40 @@ def _clause_head(sent: Any, claim: Claim) -> tuple[Any, bool]:
                     content = deeper
                 return content, True
     return root, False
+
+
+def reported_content(claim: Claim) -> str | None:
+    """The reported content of a claim with a reporting frame ("Scientific American warned
+    that 5G technology is not safe" -> "5G technology is not safe"); None when it has none
+    or without spaCy."""
+    sent = _parse(sentence_case(with_dates(claim)))
+    if sent is None or not len(sent):
+        return None
+    head, reported = _clause_head(sent, claim)
+    if not reported or _subject(head) is None:
+        return None
+    return _Clause(head, claim.attribution.speaker).declarative() or None
+
+
+def _say_date(content: Any) -> str | None:
+    """The date the claim gives its saying ("Jen Psaki said on 14 January 2022 that ..."):
+    'on 14 January 2022', from a date phrase with a year on the reporting verb."""
+    for verb in content.ancestors:
+        if verb.lemma_ not in SAY_LEMMAS:
+            continue
+        for child in verb.children:
+            span = sorted(_skip_subtree(child))
+            text = " ".join(verb.doc[i].text for i in span)
+            if child.dep_ in ("prep", "npadvmod") and len(span) <= 6 and \
+                    any(verb.doc[i].ent_type_ == "DATE" for i in span) and re.search(r"\b(?:1[6-9]|20)\d\d\b", text):
+                return text if child.dep_ == "prep" else f"on {text}"
+    return None
+
+
+def _purpose(verb: Any) -> bool:
+    """A to-infinitive with no subject of its own: "... positioned operatives to carry out ..."."""
+    return verb.tag_ == "VB" and _subject(verb) is None and any(
+        c.dep_ == "aux" and c.lower_ == "to" for c in verb.children)
 
 
 def _subject(verb: Any) -> Any:
@@ -375,11 +517,18 @@ class _Clause:
             elif child.dep_ == "conj" and child.pos_ in ("VERB", "AUX") and _subject(child) is not None:
                 drop |= span  # a second clause with its own subject: not this claim
             elif (child.dep_ == "cc" and any(c.dep_ == "conj" and _subject(c) is not None
-                                            for c in verb.children)) or (child.dep_ in ("advcl", "parataxis") and child.i > verb.i):
-                drop |= span
+                                            for c in verb.children)) or (
+                    child.dep_ in ("advcl", "parataxis") and child.i > verb.i and not _purpose(child)):
+                drop |= span  # a purpose ("... operatives to carry out a false flag operation") stays
+        for t in verb.subtree:  # "scores of people including those from ...": no antecedent
+            if t.lower_ in ("those", "these", "this", "that") and t.pos_ == "PRON" and t.dep_ == "pobj" \
+                    and t.head.dep_ == "prep" and t.head.head.i != verb.i:
+                drop |= _skip_subtree(t.head)
         self.keep = {t.i for t in verb.subtree} - drop
         self.replace: dict[int, str] = {}
         for t in verb.subtree:
+            if t.lower_ in ("our", "my") and t.dep_ == "poss" and t.ent_type_ == "" and t.i in self.keep:
+                self.replace[t.i] = "the"  # reported speech: "is destroying our country"
             if t.lower_ in _DEMONSTRATIVE and t.dep_ in ("det", "predet") and t.i in self.keep:
                 self.replace[t.i] = _DEMONSTRATIVE[t.lower_]
             if t.lower_ in ("he", "she", "him", "her", "his") and speaker and t.i in self.keep:
@@ -395,7 +544,7 @@ class _Clause:
 
     def shorten(self) -> None:
         """Drop relative clauses, appositions and late modifiers until short enough."""
-        for deps in (("relcl", "appos"), ("prep", "advmod", "npadvmod", "dative"), ("acl",)):
+        for deps in (("relcl", "appos"), ("prep", "advmod", "npadvmod", "dative"), ("advcl", "acl")):
             while len(self.tokens()) > _MAX_WORDS:
                 cands = [t for t in self.verb.subtree if t.i in self.keep and t.dep_ in deps
                          and t.i > self.verb.i]
@@ -430,6 +579,9 @@ class _Clause:
             head_word = {"VBD": "did", "VBZ": "does", "VBP": "do"}[verb.tag_]
             moved = None
             replace[verb.i] = _base_form(verb)
+            for c in verb.children:  # "did Marcos and Rizal establish and found ..."
+                if c.dep_ == "conj" and c.tag_ == verb.tag_ and _subject(c) is None:
+                    replace[c.i] = _base_form(c)
         else:
             return None
         subject = [t for t in toks if t.i in subj_ids]
@@ -473,6 +625,8 @@ def _number_target(clause: _Clause, claim: Claim) -> tuple[Any, str] | None:
     for t in clause.tokens():
         if not (t.like_num or t.ent_type_ in ("MONEY", "PERCENT", "CARDINAL", "QUANTITY")):
             continue
+        if not t.whitespace_ and t.i + 1 < len(t.doc) and t.doc[t.i + 1].is_alpha and t.doc[t.i + 1].is_upper:
+            continue  # "5G", "4K": a name, not a count ("1kg" is one)
         if not any(n in t.text.replace(",", "") for n in central) and t.text.replace(",", "") not in central:
             continue
         money = t.ent_type_ == "MONEY" or any(c.text in "$€£" for c in t.head.children) \
@@ -526,6 +680,22 @@ def _wh_number(clause: _Clause, claim: Claim) -> str | None:
     return None
 
 
+def _wh_identity(clause: _Clause) -> str | None:
+    """'Who endorsed Donald Trump's bid for re-election?' when the subject is a named
+    person or body: the identity at stake, asked with the rest of the clause."""
+    subj, verb = clause.subj, clause.verb
+    if subj is None or subj.dep_ != "nsubj" or subj.i > verb.i or verb.tag_ not in ("VBD", "VBZ", "VBP"):
+        return None
+    label = subj.ent_type_
+    if label not in ("PERSON", "ORG", "NORP") or verb.lemma_ in ("be", "have"):
+        return None  # a place as the subject is too often a misread name ("Ernest Medina")
+    subj_ids = _skip_subtree(subj)
+    rest = [t for t in clause.tokens() if t.i not in subj_ids and t.i >= verb.i]
+    if len(rest) < 2:
+        return None
+    return f"Who {_render(rest, clause.replace)}"
+
+
 def _wh_date(clause: _Clause, dates: Sequence[str]) -> str | None:
     verb = clause.verb
     date_ids: set[int] = set()
@@ -541,7 +711,7 @@ def _wh_date(clause: _Clause, dates: Sequence[str]) -> str | None:
 
 
 def _question(claim: Claim, text: str, kind: QuestionKind, core: str | None = None) -> VerificationQuestion:
-    method = method_for(claim, kind)
+    method = method_for(claim, kind, text)
     return VerificationQuestion(claim_id=claim.id, question=text, method=method,
                                 who_could_answer=who_could_answer(claim, method, core))
 
@@ -570,18 +740,29 @@ def code_questions(claim: Claim) -> list[VerificationQuestion]:
     out: list[VerificationQuestion] = []
     nlp = sig._nlp()
 
-    def add(q: str | None, kind: QuestionKind, core: str | None = None) -> None:
-        if q and not question_problems(q, claim, kind) and all(q != o.question for o in out):
+    def add(q: str | None, kind: QuestionKind, core: str | None = None, fact: str | None = None) -> None:
+        if q and not question_problems(q, claim, kind, fact) and all(q != o.question for o in out):
             out.append(_question(claim, q, kind, core))
 
     if nlp is None:
         core = re.sub(r"^(?:According to [^,]+,\s*)", "", text).rstrip(" .")
-        add(f"Is it true that {core[:1].lower() + core[1:] if not core[:2].isupper() else core}?",
-            "yes_no", core)
-        if named_speaker and claim.type == ClaimType.attributed_statement:
-            add(f"Did {speaker} say{_say_when(claim)} that {core[:1].lower() + core[1:]}?", "on_record", core)
+        frame = _REGEX_FRAME.match(core)
+        content = frame.group("what").strip(" “”\"'") if frame else None
+        fact = content if content and len(content.split()) >= 3 else core
+        who = frame.group("who") if frame else speaker if named_speaker else None
+        # The reported content first; where it leans on the frame ("... said he would"),
+        # the claim as a whole, which names who.
+        for part, own in ((fact, fact if content else None), (core, None)):
+            if any(question_kind(q.question) == "yes_no" for q in out):
+                break
+            add(_regex_inverted(part), "yes_no", part, own)
+            if not any(question_kind(q.question) == "yes_no" for q in out):
+                add(f"Is it true that {_lower_first(part)}?", "yes_no", part, own)
+        if who and (content or claim.type == ClaimType.attributed_statement):
+            add(f"Did {who} say{_say_when(claim)} that {_lower_first(fact)}?", "on_record", fact)
         return out
-    sent = nlp(text)
+    text = sentence_case(text)
+    sent = _parse(text)
     head, reported = _clause_head(sent, claim)
     central = _central_numbers(claim.text)
     root = next((t for t in sent if t.dep_ == "ROOT"), sent[0])
@@ -597,6 +778,7 @@ def code_questions(claim: Claim) -> list[VerificationQuestion]:
         return any(n in t.text.replace(",", "") for t in h.subtree if t.i not in inner for n in central)
 
     heads.sort(key=lambda h: (not own_numbers(h), h.i != head.i))
+    say_date = _say_date(head) if reported else None
     clauses = []
     for h in heads[:2]:
         c = _Clause(h, speaker)
@@ -611,27 +793,36 @@ def code_questions(claim: Claim) -> list[VerificationQuestion]:
         dates = lead + clause.dates or [
             phrase for d in claim.dates if (phrase := format_date(d.resolved)).lower() not in core.lower()
             and phrase.split(" ", 1)[1].lower() in full][:1]
-        if not dates and reported and clause.verb.i == head.i and (claim.dates or lead_date):
+        if not dates and reported and clause.verb.i == head.i and (say_date or claim.dates or lead_date):
             # Reported content without a date of its own held when it was reported.
-            when = lead_date or format_date(claim.dates[0].resolved)
+            when = say_date or lead_date or format_date(claim.dates[0].resolved)
             dates = ["as of " + when.split(" ", 1)[1]]
         yes_no = clause.inverted()
+        fact = core if reported and clause.verb.i == head.i else None  # about the content only
         if yes_no is not None:
-            add(_finish(yes_no, dates), "yes_no", core)
+            add(_finish(yes_no, dates), "yes_no", core, fact)
+            if n > 0 and clauses[0].subj is not None and _RESULT.search(text):
+                # "... privatized, and as a result, people would lose their jobs": the
+                # consequence asked with its cause, which names who
+                add(_finish(f"{yes_no.rstrip(' .,;:')} because {clauses[0].declarative()}", dates), "yes_no", core)
         elif core and n == 0 and clause.subj is not None:
-            add(_finish(f"Is it true that {core}", dates), "yes_no", core)
+            add(_finish(f"Is it true that {core}", dates), "yes_no", core, fact)
         if n == 0:
             wh = _wh_number(clause, claim)
             if wh:
                 add(_finish(wh, dates), "wh", core)
             elif _claim_has_date(claim) and claim.type in (ClaimType.event, ClaimType.statistic):
                 add(_finish(w, []) if (w := _wh_date(clause, dates)) else None, "wh", core)
+            if not any(question_kind(q.question) == "wh" for q in out) and not reported:
+                add(_finish(w, dates) if (w := _wh_identity(clause)) else None, "wh", core)
     if named_speaker and (reported or claim.type == ClaimType.attributed_statement
                           or claim.attribution.verb):
         # "Last December, EL ESPAÑOL reported ...": the report's own date, else publication
         say = head.head if reported else None
-        when = f" {lead_date}" if lead_date and say is not None and say.dep_ == "ROOT" else _say_when(claim)
-        quotes = [claim.text[a:b].strip("“”\"«» ") for a, b in direct_quotes(claim.text)]
+        when = f" {say_date}" if say_date else \
+            f" {lead_date}" if lead_date and say is not None and say.dep_ == "ROOT" else _say_when(claim)
+        quotes = [claim.text[a:b].strip("“”\"«» ") for a, b in direct_quotes(claim.text)] + [
+            m.group(1) for m in _SINGLE_QUOTED.finditer(claim.text) if len(m.group(1).split()) >= 3]
         quote = max(quotes, key=len) if quotes else None
         content = _Clause(head, speaker).declarative() if reported and _subject(head) is not None else None
         if content and not question_problems(f"Did {speaker} say{when} that {content}?",
@@ -644,4 +835,33 @@ def code_questions(claim: Claim) -> list[VerificationQuestion]:
         elif content:
             core0 = clauses[0].declarative() if clauses else ""
             add(f"Did {speaker} say{when} that {core0}?", "on_record", core0)
+        say = head.head if reported else None
+        inside = {t.i for t in head.subtree} - ({t.i for c in say.children if c.dep_ == "nsubj"
+                                                 for t in c.subtree} if say is not None else set())
+        topic = next((t for t in sent if t.i in inside and t.dep_ in ("nsubj", "nsubjpass")
+                      and t.pos_ in ("NOUN", "PROPN")), None) if reported else None
+        # A topic the record can be searched for: a name or a modified noun phrase ("the
+        # rental levy"), not "samples", "the deal", "that figure" or the speaker.
+        specific = topic is not None and (topic.ent_type_ not in ("", "GPE") or sum(
+            1 for t in topic.subtree if t.i != topic.i and t.pos_ in ("ADJ", "NOUN", "PROPN", "NUM")) >= 1
+            or (topic.tag_ == "NN" and not list(topic.children)))  # a bare mass noun: "about rape"
+        if topic is not None and specific and not any(
+                t.lower_ in ("no", "any", "every", "each", "all", "some", "that", "this", "these", "those")
+                for t in topic.subtree) and not (speaker and topic.text in speaker):
+            # "What did Scientific American say about 5G technology?": the record's wording
+            about = _render([t for t in topic.subtree if t.dep_ not in ("relcl", "appos", "acl")])
+            about = re.sub(r"^The\b", "the", about)  # "about The Administration"
+            if topic.pos_ == "NOUN" and topic.ent_type_ == "" and topic.i == min(t.i for t in topic.subtree):
+                about = about[:1].lower() + about[1:]  # "'Rape is ...'" -> "about rape"
+            if 1 <= len(about.split()) <= 6:
+                add(f"What did {speaker} say{when} about {about}?", "wh", content)
+    if not any(question_kind(q.question) in ("yes_no", "on_record") for q in out):
+        # No clause the parse can invert (headlines: "COVID-19 pandemic pre-planned with the
+        # help from Bill Gates"): the claim as a whole, still a question that names its fact.
+        whole = re.sub(r"^(?:According to [^,]+,\s*)", "", text).strip().rstrip(" .!")
+        first = sent[0] if len(sent) else None
+        if first is not None and first.pos_ != "PROPN" and first.ent_type_ == "" and not (
+                len(first.text) > 1 and first.text.isupper()):  # "A crowdfunding ..." -> "a crowdfunding ..."
+            whole = whole[:1].lower() + whole[1:]
+        add(f"Is it true that {whole}?", "yes_no", whole)
     return out
