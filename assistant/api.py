@@ -166,15 +166,15 @@ class _Base:
             prov = new_provenance(self.backend)
 
             def verdicts() -> Step[Noted[list[ClaimVerdict]]]:
-                checked = yield from factcheck_step(claim_inputs(given, published=published), found,
-                                                    opts, cove=cove)
-                return Noted(checked, [])
+                return (yield from factcheck_step(claim_inputs(given, published=published), found,
+                                                  opts, cove=cove, model=self.backend.model))
         else:
             doc = _article(article_or_claims, **({"published": published} if published else {}), **meta)
             prov, article = self._prov(doc), DocumentInfo.of(doc)
 
             def verdicts() -> Step[Noted[list[ClaimVerdict]]]:
-                return (yield from article_factcheck_step(doc, found, opts, self._count, cove=cove))
+                return (yield from article_factcheck_step(doc, found, opts, self._count, cove=cove,
+                                                          model=self.backend.model))
 
         def step() -> Step[FactCheckReport]:
             checked = yield from verdicts()

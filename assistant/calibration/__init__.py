@@ -14,7 +14,9 @@ intervals. `assistant calibrate` is the command line over `fit_profile`.
 Check-worthiness has a shipped profile for the embedded model (fitted on CLEF-2019
 training debates, see `profiles/`); its features are text-only, so it is also the
 documented default for any other model. Faithfulness and verdict profiles are fitted
-from precomputed feature rows until their feature extraction lands.
+from precomputed feature rows: `scripts/faithfulness_features.py` and
+`scripts/verdict_features.py` write them (the model's probabilities plus the checks'
+findings, named in `steps.faithfulness.FEATURES` and `steps.factcheck.VERDICT_FEATURES`).
 """
 
 from __future__ import annotations

@@ -48,6 +48,10 @@ def register(subparsers: Any) -> None:
     c.add_argument("--cove", action="store_true",
                    help="also ask the model its own answers (labelled unverified, never evidence)")
     c.add_argument("--top-k", type=int, default=3, help="evidence sentences judged per claim")
+    c.add_argument("--verdict", choices=["calibrated", "stance"],
+                   help="calibrated: two yes/no probabilities per claim and the checks, combined by the "
+                        "model's verdict profile; stance: a stance label per evidence sentence "
+                        "(default: the fact_check.verdict option)")
     c.add_argument("--max-chars", type=int, default=300_000, help="refuse longer articles")
     c.add_argument("--format", choices=["json", "md"], default="md")
     c.add_argument("-o", "--output", help="write here instead of stdout")
@@ -134,6 +138,8 @@ def run_check(args: argparse.Namespace) -> int:
     # Evidence before the backend: a bad evidence path fails fast, whatever is installed.
     evidence = load_evidence(args.evidence)
     assistant = _assistant(args)
+    if args.verdict:
+        assistant.options = assistant.options.replace(fact_check={"verdict": args.verdict})
     with _progress(assistant, args, "fact-checking against the evidence"):
         report = assistant.fact_check(target, evidence, cove=args.cove,
                                       top_k=args.top_k, published=args.date)

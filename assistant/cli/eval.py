@@ -29,7 +29,7 @@ def register(subparsers: Any) -> None:
 
     r = sub.add_parser("run", help="run a suite and write results.json, report.html")
     r.add_argument("--suite", required=True,
-                   help="fixtures, seed, wikinews, summedits, fever, clef, synthetic or averitec")
+                   help="fixtures, seed, wikinews, summedits, fever, wice, clef, synthetic or averitec")
     r.add_argument("--checks-only", action="store_true",
                    help="summary-check suites: the deterministic checks and lexical support "
                         "alone, no model call (the 'checks alone' column)")

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from assistant.schemas import ClaimType, Document, VerificationMethod
 from assistant.text.intake import document_from_text
 
-Task = Literal["analyze", "check_summary", "fact_check", "checkworthiness", "questions"]
+Task = Literal["analyze", "check_summary", "fact_check", "checkworthiness", "questions", "retrieval"]
 
 
 # --------------------------------------------------------------------------- gold
@@ -103,7 +103,19 @@ class SentenceItem(BaseModel):
     group: str = Field(description="Debate or article (cross-validation and bootstrap unit).")
 
 
-Item = ArticleItem | PairItem | SentenceItem
+class EvidenceItem(BaseModel):
+    """A claim, the sentences of the article it cites, and gold evidence sets (WiCE)."""
+
+    model_config = ConfigDict(frozen=True)
+    id: str = Field(description="Stable item id.")
+    claim: str = Field(description="The claim.")
+    evidence: list[str] = Field(description="The cited article's sentences, in order.")
+    gold_sets: list[list[int]] = Field(description="Alternative sets of indices into `evidence` "
+                                                   "that together support the claim.")
+    label: str = Field(description="supported, partially_supported or not_supported.")
+
+
+Item = ArticleItem | PairItem | SentenceItem | EvidenceItem
 
 
 def claim_date(raw: object) -> dt.date | None:

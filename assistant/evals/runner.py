@@ -28,7 +28,7 @@ from assistant.evals import paths, scorers
 from assistant.evals.bootstrap import RESAMPLES
 from assistant.evals.cassette import CassetteBackend, CassetteMiss, Miss
 from assistant.evals.direct import DirectRun
-from assistant.evals.items import ArticleItem, PairItem, SentenceItem
+from assistant.evals.items import ArticleItem, EvidenceItem, PairItem, SentenceItem
 from assistant.evals.meter import Meter
 from assistant.evals.results import Exchanges, ItemRecord, RunProvenance, RunResult, unavailable
 from assistant.evals.suites import Suite
@@ -176,7 +176,7 @@ def run_suite(suite: Suite, backend: Backend, *, options: Options | None = None,
     article_runs: list[scorers.ArticleRun] = []
     pair_runs: list[scorers.PairRun] = []
     for n, item in enumerate(suite.items, 1):
-        if isinstance(item, SentenceItem):  # only suites with an evaluator have these
+        if isinstance(item, SentenceItem | EvidenceItem):  # only suites with an evaluator have these
             continue
         if cassette is not None:
             cassette.begin_item(item.id)

@@ -5,6 +5,8 @@
     wikinews   ../shared/data/wikinews/articles.jsonl: articles with human summaries
     summedits  ../shared/data/dev/summedits_news.jsonl: summaries labelled consistent or not
     fever      ../shared/data/dev/fever_symmetric_dev.jsonl: claim + evidence, SUPPORTS/REFUTES
+    wice       ../shared/data/dev/wice_dev.jsonl: Wikipedia claims, the sentences of the article
+               each cites and gold evidence sets (no model: retrieval recall; evals/wice.py)
     clef       ../shared/data/dev/clef2019_checkworthiness_train.jsonl: debate sentences,
                check-worthy or not (no model: calibrated features, grouped by debate)
     synthetic  one-edit unfaithful summaries (entity, speaker, number, date, negation) and
@@ -36,6 +38,7 @@ from assistant.evals import paths, scorers
 from assistant.evals.direct import DirectRun, Scored, checkworthiness_suite, questions_suite
 from assistant.evals.items import (
     ArticleItem,
+    EvidenceItem,
     Gold,
     GoldClaim,
     GoldDate,
@@ -50,9 +53,10 @@ from assistant.evals.items import (
 from assistant.evals.question_score import fixture_question_rates
 from assistant.evals.results import ItemScore, MetricResult, aggregate
 from assistant.evals.synthetic import KINDS, synthetic_pairs
+from assistant.evals.wice import retrieval_suite
 
 __all__ = [
-    "LOADERS", "SUITES", "ArticleItem", "Gold", "GoldClaim", "GoldDate", "Item", "KeyFact",
+    "LOADERS", "SUITES", "ArticleItem", "EvidenceItem", "Gold", "GoldClaim", "GoldDate", "Item", "KeyFact",
     "PairItem", "SentenceItem", "Suite", "SuiteUnavailable", "Task", "Trap", "claim_date",
     "load_averitec", "load_suite",
 ]
@@ -229,6 +233,15 @@ def _fever() -> Suite:
                  description="FEVER-Symmetric dev: does the evidence support or refute the claim?")
 
 
+def _wice() -> Suite:
+    path = _need("wice", data_dir() / "dev" / "wice_dev.jsonl")
+    items: list[Item] = [EvidenceItem(id=str(r["id"]), claim=str(r["claim"]), evidence=r["evidence"],
+                                      gold_sets=r["supporting_sentences"], label=str(r["label"]))
+                         for r in _jsonl(path)]
+    return Suite(name="wice", task="retrieval", source=str(path), items=items, evaluate=retrieval_suite,
+                 description="WiCE dev: is a complete gold evidence set among the top 5 retrieved sentences?")
+
+
 def _clef() -> Suite:
     path = _need("clef", data_dir() / "dev" / "clef2019_checkworthiness_train.jsonl")
     items: list[Item] = [SentenceItem(id=f"{r['debate']}:{r['line']}", text=str(r["text"]),
@@ -274,7 +287,7 @@ def _averitec() -> Suite:
 
 LOADERS: dict[str, Callable[[], Suite]] = {
     "fixtures": _fixtures, "seed": _seed, "wikinews": _wikinews,
-    "summedits": _summedits, "fever": _fever, "clef": _clef, "synthetic": _synthetic,
+    "summedits": _summedits, "fever": _fever, "wice": _wice, "clef": _clef, "synthetic": _synthetic,
     "averitec": _averitec,
 }
 SUITES = tuple(LOADERS)

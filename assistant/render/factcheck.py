@@ -63,6 +63,10 @@ def _verdict_md(v: ClaimVerdict) -> list[str]:
         lines.append(f"*From the article, {v.article_quote.sentence_id}:* "
                      f"“{_md_quote(v.article_quote.text)}”")
     lines += ["", f"**Why**: {md_text(v.rationale)}", ""]
+    if v.supported_part is not None and v.supported_text:
+        q = v.supported_part
+        lines += [f"**Stated by the evidence**: “{md_text(v.supported_text)}” — {q.document} "
+                  f"{q.sentence_id}: “{_md_quote(q.text)}”", ""]
     if v.evidence:
         lines.append("**Evidence**")
         for q in v.evidence:

@@ -209,6 +209,25 @@ class ClaimVerdict(BaseModel):
     rationale: str = Field(description="One or two lines on why, written by code from the findings.")
     mismatches: list[Mismatch] = Field(default_factory=list, description="Deterministic differences between the claim and its evidence.")
     cove: CoveResult | None = Field(default=None, description="Model knowledge (unverified), only with cove=True.")
+    decided_by: Literal["calibrated", "probability", "stance", "retrieval"] = Field(
+        default="stance", description="calibrated: a verdict profile over the two probabilities and the "
+                                      "checks; probability: no profile, the probabilities by a fixed rule; "
+                                      "stance: the model's stance labels per sentence; retrieval: nothing "
+                                      "retrieved, so nothing to judge.")
+    p_supported: float | None = Field(default=None, description="The model's P(Yes) to 'Is the claim fully "
+                                                                 "supported by the passage?' over the retrieved sentences.")
+    p_contradicted: float | None = Field(default=None, description="The model's P(Yes) to 'Does the passage "
+                                                                    "show the claim is false?' over the same passage.")
+    probability_method: Literal["logprobs", "label"] | None = Field(
+        default=None, description="logprobs: read from the answer token; label: the endpoint gave no "
+                                  "log-probabilities and the greedy Yes/No stands in (1.0 / 0.0).")
+    calibrated: CalibratedScore | None = Field(default=None, description="The verdict profile's P(supported), "
+                                                                         "decision and the features that moved it.")
+    supported_part: EvidenceQuote | None = Field(
+        default=None, description="When the evidence states part of the claim but not all of it: the "
+                                  "evidence sentence that states it (see supported_text).")
+    supported_text: str | None = Field(default=None, description="The part of the claim that evidence states "
+                                                                 "(the claim's own words).")
 
 
 class FactCheckReport(BaseModel):

@@ -5,6 +5,10 @@ question over a few sentences and read as a probability (SummaC, MiniCheck): her
 premise is the article sentences that share most words with the claim, in article
 order, and the probability is P(Yes) for "Is the claim fully supported by the passage?"
 read from the answer token's log-probabilities (`structured.ProbeSpec`).
+
+`contradiction_probe` asks the companion question ("Does the passage state something
+that shows the claim is false?"): fact-checking needs both, since a passage that does
+not support a claim need not refute it.
 """
 
 from __future__ import annotations
@@ -30,6 +34,11 @@ def premise(ref: Reference, claim: str, k: int = PREMISE_SENTENCES) -> str:
 
 def probe(premise_text: str, claim: str, *, prompts_dir: Path | None = None) -> ProbeSpec:
     return ProbeSpec("entail", {"premise": premise_text, "claim": claim}, prompts_dir=prompts_dir)
+
+
+def contradiction_probe(premise_text: str, claim: str, *, prompts_dir: Path | None = None) -> ProbeSpec:
+    """P(Yes) for "does the passage show the claim is false?" over the same premise."""
+    return ProbeSpec("contradict", {"premise": premise_text, "claim": claim}, prompts_dir=prompts_dir)
 
 
 def entail_step(ref: Reference, claims: Sequence[str], *, k: int = PREMISE_SENTENCES,

@@ -14,7 +14,7 @@ the field of its section that `LEGACY_NAMES` names.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -83,6 +83,10 @@ class FactCheckOptions(_Section):
 
     top_k: int = Field(3, ge=1, description="Evidence sentences retrieved per claim.")
     max_claims: int = Field(50, ge=1, description="Most claims checked in one call.")
+    verdict: Literal["calibrated", "stance"] = Field(
+        "stance", description="calibrated: two yes/no probabilities per claim over its retrieved sentences "
+                              "(supported? contradicted?) and the deterministic checks, combined by the "
+                              "verdict profile for the model; stance: the model's stance label per sentence.")
 
 
 SECTIONS = ("analysis", "faithfulness", "fact_check")

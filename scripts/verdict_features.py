@@ -1,0 +1,332 @@
+"""Feature rows for calibrating fact-check verdicts on human-labelled data (FEVER-Symmetric
+dev, WiCE dev).
+
+Per claim: the evidence is loaded and retrieved from exactly as `fact_check` does it
+(`steps.factcheck`: `EvidenceIndex.search`, `premise_text`, `premise_mismatches`,
+`verdict_features`), and the model answers the two probes over that premise (P(Yes) for
+"Is the claim fully supported by the passage?" and for "Does the passage state something
+that shows the claim is false?"). One JSONL row per claim,
+`{"features": {...}, "label": 1 if supported, "group": ...}`, for
+`assistant calibrate --task verdict --data ROWS --group-by group`.
+
+    .venv/bin/python scripts/verdict_features.py fever --sample 300 --out /tmp/fever-rows.jsonl
+    .venv/bin/python scripts/verdict_features.py wice --sample 150 --out /tmp/wice-rows.jsonl
+    .venv/bin/python scripts/verdict_features.py report /tmp/fever-rows.jsonl
+
+FEVER-Symmetric pairs every claim with a supporting and a refuting evidence sentence, and
+some evidence sentences serve several claims: a group is a connected set of claims and
+evidence sentences, so no claim or sentence is in training and test at once. The sample
+takes whole groups (seeded). WiCE claims are grouped by their cited article; `label3`
+keeps WiCE's three classes (supported / partially_supported / not_supported).
+
+Probe answers are cached in `--cache` (a JSONL file keyed by model, prompt, premise and
+claim), so a rerun or a refit never asks the model twice.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import random
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from assistant.backends import get_backend  # noqa: E402
+from assistant.calibration import CrossValidation, cross_validate, load_profile, score_interval  # noqa: E402
+from assistant.core.driver import Step, arun, new_provenance  # noqa: E402
+from assistant.core.stats import bootstrap_ci  # noqa: E402
+from assistant.core.structured import Probability, ProbeSpec  # noqa: E402
+from assistant.evals.paths import data_dir  # noqa: E402
+from assistant.steps.evidence import EvidenceSet, load_evidence  # noqa: E402
+from assistant.steps.factcheck import (  # noqa: E402
+    REFUTE_BELOW,
+    REFUTE_COVERAGE,
+    VERDICT_CHECK_FEATURES,
+    VERDICT_FEATURES,
+    VERDICT_MODEL_FEATURES,
+    EvidenceIndex,
+    premise_mismatches,
+    supported_part,
+    verdict_features,
+    verdict_probes,
+)
+from assistant.text.intake import document_from_text  # noqa: E402
+
+TOP_K = 5
+# `$ASSISTANT_EVAL_DATA`, else ../shared/data next to the project.
+FEVER = data_dir() / "dev" / "fever_symmetric_dev.jsonl"
+WICE = data_dir() / "dev" / "wice_dev.jsonl"
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    with path.open(encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def fever_groups(rows: list[dict[str, Any]]) -> list[str]:
+    """Connected components over shared claims and shared evidence sentences."""
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        while parent.setdefault(x, x) != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for r in rows:
+        a, b = find("c:" + r["claim"]), find("e:" + r["evidence"])
+        if a != b:
+            parent[a] = b
+    return [hashlib.sha256(find("c:" + r["claim"]).encode()).hexdigest()[:10] for r in rows]
+
+
+def items(name: str, sample: int | None, seed: int) -> list[dict[str, Any]]:
+    """{id, claim, evidence (Document or text), label, label3, group} in a seeded group sample."""
+    out: list[dict[str, Any]] = []
+    if name == "fever":
+        rows = [r for r in read_jsonl(FEVER) if r["label"] in ("SUPPORTS", "REFUTES")]
+        for r, g in zip(rows, fever_groups(rows), strict=True):
+            out.append({"id": r["id"], "claim": r["claim"], "evidence": r["evidence"],
+                        "label": int(r["label"] == "SUPPORTS"), "label3": r["label"], "group": g})
+    else:
+        for r in read_jsonl(WICE):
+            text = "\n\n".join(r["evidence"])
+            out.append({"id": r["id"], "claim": r["claim"], "evidence": text,
+                        "label": int(r["label"] == "supported"), "label3": r["label"],
+                        "group": hashlib.sha256(text.encode()).hexdigest()[:10]})
+    if sample is None or sample >= len(out):
+        return out
+    groups = sorted({it["group"] for it in out})
+    random.Random(seed).shuffle(groups)
+    if name == "wice":  # stratified by WiCE's label: the same share of each class
+        chosen: list[dict[str, Any]] = []
+        for label in sorted({it["label3"] for it in out}):
+            pool = [it for it in out if it["label3"] == label]
+            want = round(sample * len(pool) / len(out))
+            order = {g: n for n, g in enumerate(groups)}
+            chosen += sorted(pool, key=lambda it: order[it["group"]])[:want]
+        return sorted(chosen, key=lambda it: it["id"])
+    keep: set[str] = set()
+    count = 0
+    sizes: dict[str, int] = {}
+    for it in out:
+        sizes[it["group"]] = sizes.get(it["group"], 0) + 1
+    for g in groups:
+        if count >= sample:
+            break
+        keep.add(g)
+        count += sizes[g]
+    return [it for it in out if it["group"] in keep]
+
+
+def evidence_of(item: dict[str, Any]) -> EvidenceSet:
+    doc = document_from_text(item["evidence"], fmt="text", name=item["id"])
+    return load_evidence([doc])
+
+
+class ProbeCache:
+    def __init__(self, path: Path, model: str) -> None:
+        self.path, self.model = path, model
+        self.known: dict[str, tuple[float, str]] = {}
+        if path.exists():
+            for rec in read_jsonl(path):
+                self.known[rec["key"]] = (rec["p"], rec["method"])
+
+    def key(self, spec: ProbeSpec) -> str:
+        raw = json.dumps([self.model, spec.prompt, spec.values], sort_keys=True)
+        return hashlib.sha256(raw.encode()).hexdigest()[:24]
+
+    def put(self, spec: ProbeSpec, p: Probability) -> None:
+        k = self.key(spec)
+        self.known[k] = (p.p, p.method)
+        with self.path.open("a", encoding="utf-8") as f:
+            f.write(json.dumps({"key": k, "p": p.p, "method": p.method, "prompt": spec.prompt}) + "\n")
+
+
+def _ask(specs: list[ProbeSpec]) -> Step[list[Probability]]:
+    results: list[Probability] = yield specs
+    return results
+
+
+async def features(args: argparse.Namespace) -> int:
+    path = FEVER if args.suite == "fever" else WICE
+    if not path.is_file():
+        print(f"no data at {path}", file=sys.stderr)
+        return 2
+    chosen = items(args.suite, args.sample, args.seed)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    done = {json.loads(line)["id"] for line in out.open(encoding="utf-8") if line.strip()} \
+        if out.exists() else set()
+    backend = None if args.checks_only else get_backend(args.backend, model=args.model,
+                                                          base_url=args.base_url)
+    cache = ProbeCache(Path(args.cache), backend.model if backend else "")
+    started, n = time.perf_counter(), 0
+    todo = [it for it in chosen if it["id"] not in done]
+    print(f"{len(chosen)} items ({len(chosen) - len(todo)} already in {out})", file=sys.stderr, flush=True)
+    with out.open("a", encoding="utf-8") as f:
+        # Items go to the model in batches: the embedded model's cross-process lock is held
+        # while a batch runs, instead of being fought for again before every item.
+        for b in range(0, len(todo), args.batch):
+            batch = todo[b:b + args.batch]
+            t0 = time.perf_counter()
+            prepared = []
+            for it in batch:
+                evidence = evidence_of(it)
+                hits = EvidenceIndex(evidence).search([it["claim"]], TOP_K)
+                prepared.append((it, hits, premise_mismatches(it["claim"], hits, evidence),
+                                 verdict_probes(it["claim"], hits) if hits and backend is not None else []))
+            if args.cache_only:  # only the items whose probes were all answered before
+                prepared = [x for x in prepared if all(cache.key(s) in cache.known for s in x[3])]
+                if not prepared:
+                    continue
+            asked = {cache.key(s): s for *_, specs in prepared for s in specs if cache.key(s) not in cache.known}
+            if asked and backend is not None:
+                got = await arun(_ask(list(asked.values())), backend, new_provenance(backend),
+                                 concurrency=args.concurrency)
+                for spec, p in zip(asked.values(), got, strict=True):
+                    cache.put(spec, p)
+            each = (time.perf_counter() - t0) / len(prepared)
+            for it, hits, mismatches, specs in prepared:
+                p_sup = p_con = None
+                method = None
+                if specs:
+                    (p_sup, m1), (p_con, m2) = (cache.known[cache.key(s)] for s in specs)
+                    method = m1 if m1 == m2 else "mixed"
+                row = {"id": it["id"], "group": it["group"], "label": it["label"], "label3": it["label3"],
+                       "features": verdict_features(it["claim"], hits, mismatches, p_sup, p_con),
+                       "hits": len(hits), "part": supported_part(it["claim"], hits) is not None,
+                       "p_sup": p_sup, "p_con": p_con, "method": method, "seconds": round(each, 2)}
+                f.write(json.dumps(row) + "\n")
+                n += 1
+            f.flush()
+            print(f"{n} items, {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
+    print(f"wrote {n} new rows to {out} in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    return 0
+
+
+def _rows(path: Path) -> Iterator[dict[str, Any]]:
+    yield from read_jsonl(path)
+
+
+def verdict_of(row: dict[str, Any], supported: bool, p: float) -> str:
+    """The step's rule after the calibrated decision (`steps.factcheck.calibrated_verdict`)."""
+    if supported:
+        return "supported"
+    if row["features"]["chk_contradicting"] > 0 or (
+            p <= REFUTE_BELOW and row["features"]["coverage"] >= REFUTE_COVERAGE):
+        return "refuted"
+    return "partial" if row.get("part") else "not_enough_evidence"
+
+
+# WiCE's classes from ours: supported -> supported; not enough evidence naming a stated
+# part -> partially_supported; refuted, or not enough evidence with no stated part ->
+# not_supported (WiCE's "not supported" means the cited article does not support it).
+WICE_OF = {"supported": "supported", "partial": "partially_supported", "refuted": "not_supported",
+           "not_enough_evidence": "not_supported"}
+
+
+def macro_f1(pairs: Sequence[tuple[str, str]]) -> float | None:
+    classes = sorted({g for g, _ in pairs})
+    if len(classes) < 2:
+        return None
+    f1s = []
+    for c in classes:
+        tp = sum(g == c and p == c for g, p in pairs)
+        fp = sum(g != c and p == c for g, p in pairs)
+        fn = sum(g == c and p != c for g, p in pairs)
+        f1s.append(2 * tp / (2 * tp + fp + fn) if tp else 0.0)
+    return sum(f1s) / len(f1s)
+
+
+def report(args: argparse.Namespace) -> int:
+    """Grouped cross-validated balanced accuracy (bootstrap CI over groups) of checks only,
+    model only and combined, on the same rows; for FEVER also how the REFUTES claims came
+    out, for WiCE the three-class macro-F1 of the verdicts."""
+    every_row = list(_rows(Path(args.rows)))
+    rows = [r for r in every_row if r["p_sup"] is not None or args.checks_only]
+    skipped = [r for r in every_row if r["p_sup"] is None and not args.checks_only]
+    labels = [r["label"] for r in rows]
+    groups = [r["group"] for r in rows]
+    feats = [r["features"] for r in rows]
+    print(f"{len(rows)} rows, {sum(labels)} labelled 1, {len(set(groups))} groups; "
+          f"mean {sum(r['seconds'] for r in rows) / max(len(rows), 1):.2f} s per claim")
+    variants = [("checks only", VERDICT_CHECK_FEATURES)]
+    if not args.checks_only:
+        variants += [("model only", VERDICT_MODEL_FEATURES), ("combined", VERDICT_FEATURES)]
+    for name, names in variants:
+        if args.profile:  # a fitted profile applied as it is (data it was not fitted on)
+            if name != variants[-1][0]:
+                continue
+            profile = load_profile(args.profile)
+            fit = profile.fit()
+            probs = [fit.probability(f) for f in feats]
+            cv = CrossValidation(probabilities=probs, predictions=[int(p >= profile.threshold) for p in probs],
+                                 thresholds=[profile.threshold], fold_of=[0] * len(rows))
+            name = f"profile {profile.key} (fitted on {profile.fitted_on.data})"
+        else:
+            cv = cross_validate(feats, labels, groups, list(names), k=args.folds)
+        ba, _ = score_interval(labels, [float(p) for p in cv.predictions], groups, threshold=0.5)
+        how = "as fitted" if args.profile else f"grouped {args.folds}-fold"
+        print(f"{name:12s} balanced accuracy (supported vs not) {ba.value:.3f} [{ba.ci_low:.3f}, "
+              f"{ba.ci_high:.3f}]  ({how}, bootstrap over groups)")
+        said = [verdict_of(r, bool(d), p) for r, d, p in
+                zip(rows, cv.predictions, cv.probabilities, strict=True)]
+        counts: dict[tuple[str, str], int] = {}
+        for r, v in zip(rows, said, strict=True):
+            counts[(r["label3"], v)] = counts.get((r["label3"], v), 0) + 1
+        print("   ", ", ".join(f"{g}->{v}: {n}" for (g, v), n in sorted(counts.items())))
+        if skipped:  # claims with nothing retrieved: the step says not enough evidence
+            every = labels + [r["label"] for r in skipped]
+            ba_all, _ = score_interval(every, [float(p) for p in cv.predictions] + [0.0] * len(skipped),
+                                       groups + [r["group"] for r in skipped], threshold=0.5)
+            print(f"    with the {len(skipped)} claims that retrieved nothing (not enough evidence): "
+                  f"{ba_all.value:.3f} [{ba_all.ci_low:.3f}, {ba_all.ci_high:.3f}]")
+        if rows and rows[0]["label3"] in WICE_OF.values():
+            pairs = [(r["label3"], WICE_OF[v]) for r, v in zip(rows, said, strict=True)]
+            ci = bootstrap_ci(pairs, macro_f1, groups=groups, seed=0)
+            f1 = macro_f1(pairs)
+            print(f"    WiCE 3-class macro-F1 {f1:.3f} [{ci[0]:.3f}, {ci[1]:.3f}]" if ci and f1 is not None
+                  else "    WiCE macro-F1 undefined")
+    return 0
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = ap.add_subparsers(dest="command", required=True)
+    for suite in ("fever", "wice"):
+        p = sub.add_parser(suite, help=f"feature rows for {suite}")
+        p.add_argument("--sample", type=int, help="items (whole groups; WiCE stratified by label)")
+        p.add_argument("--seed", type=int, default=7)
+        p.add_argument("--out", required=True)
+        p.add_argument("--cache", default="/tmp/verdict-probe-cache.jsonl")
+        p.add_argument("--checks-only", action="store_true", help="no model: deterministic features only")
+        p.add_argument("--batch", type=int, default=25, help="items per model batch")
+        p.add_argument("--cache-only", action="store_true",
+                       help="no new model calls: rows only for items whose probes are all cached")
+        p.add_argument("--concurrency", type=int, default=4, help="probes in flight at once")
+        p.add_argument("--backend")
+        p.add_argument("--model")
+        p.add_argument("--base-url")
+        p.set_defaults(suite=suite)
+    r = sub.add_parser("report", help="checks only / model only / combined, grouped CV")
+    r.add_argument("rows")
+    r.add_argument("--folds", type=int, default=5)
+    r.add_argument("--checks-only", action="store_true", help="rows without probabilities")
+    r.add_argument("--profile", help="score this fitted profile's decisions instead of cross-validating")
+    args = ap.parse_args()
+    if args.command == "report":
+        return report(args)
+    return asyncio.run(features(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,214 @@
+"""Calibrated fact-check verdicts (fake backend): two probabilities per claim over its
+retrieved sentences, the checks, and the verdict profile for the model."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from assistant import Assistant, FakeBackend
+from assistant.backends.base import ChatRequest, ChatResponse, TokenLogprob
+from assistant.calibration import DEFAULT_MODEL, Profile, save_profile
+from assistant.cli import main
+from assistant.core.structured import Probability
+from assistant.evals.suites import EvidenceItem, SuiteUnavailable, load_suite
+from assistant.evals.wice import complete_set_found, evidence_document, retrieval_metrics
+from assistant.schemas import Usage, Verdict
+from assistant.steps.evidence import load_evidence
+from assistant.steps.factcheck import (
+    VERDICT_FEATURES,
+    ClaimInput,
+    EvidenceIndex,
+    calibrated_verdict,
+    claim_parts,
+    premise_mismatches,
+    verify_evidence_quote,
+)
+from assistant.steps.options import Options
+
+EVIDENCE = ("Harbor bridge to close\n\nThe city council voted 7-2 on Tuesday to close the Harbor "
+            "Bridge for six weeks. Repairs will cost $4.2 million, according to city engineer Dana "
+            "Whitfield. The mayor said buses would be rerouted. Schools stay open during the works.")
+
+
+def _answer(p_yes: float) -> ChatResponse:
+    top = {"Yes": math.log(max(p_yes, 1e-6)), "No": math.log(max(1 - p_yes, 1e-6))}
+    token = "Yes" if p_yes >= 0.5 else "No"
+    return ChatResponse(text=token, finish_reason="length", prompt_tokens=60, completion_tokens=1,
+                        logprobs=[TokenLogprob(token=token, logprob=top[token], top=top)])
+
+
+def prober(p_sup: float, p_con: float, *, logprobs: bool = True):  # type: ignore[no-untyped-def]
+    """A fake endpoint answering the two probes with fixed probabilities."""
+
+    def answer(request: ChatRequest) -> ChatResponse | str:
+        p = p_sup if request.prompt.startswith("entail@") else p_con
+        assert request.prompt.startswith(("entail@", "contradict@")), request.prompt
+        return _answer(p) if logprobs else ("Yes" if p >= 0.5 else "No")
+
+    return answer
+
+
+def verdict_profile(model: str, **weights: float) -> Profile:
+    """A verdict profile deciding mostly by logit_sup (unit weight), threshold 0.5."""
+    w = {f: weights.get(f, 0.0) for f in VERDICT_FEATURES}
+    interval = {"value": 0.8, "ci_low": 0.7, "ci_high": 0.9}
+    return Profile.model_validate({
+        "task": "verdict", "model": model, "extractor": "precomputed", "weights": w, "intercept": 0.0,
+        "means": dict.fromkeys(w, 0.0), "scales": dict.fromkeys(w, 1.0), "threshold": 0.5, "l2": 0.1,
+        "class_weight": "balanced",
+        "fitted_on": {"data": "rows.jsonl", "sha256": "0" * 16, "rows": 10, "positives": 5, "groups": 10,
+                      "group_by": "group"},
+        "dev": {"scheme": "grouped 5-fold by group", "folds": 5, "rows": 10, "positives": 5, "groups": 10,
+                "balanced_accuracy": interval, "average_precision": interval},
+        "created": dt.date(2026, 1, 1).isoformat()})
+
+
+@pytest.fixture
+def profiles(tmp_path: Path) -> Path:
+    save_profile(verdict_profile("fake-model", logit_sup=1.0), tmp_path / "verdict.fake.json")
+    return tmp_path
+
+
+def check(fake: FakeBackend, claim: str, profiles: Path) -> tuple[object, object]:
+    opts = Options(fact_check={"verdict": "calibrated"}, profiles_dir=profiles)
+    report = Assistant(fake, options=opts).fact_check([claim], evidence=[EVIDENCE])
+    return report, report.verdicts[0]
+
+
+def test_calibrated_probabilities_decide_and_are_reported(profiles: Path) -> None:
+    fake = FakeBackend(default=prober(0.9, 0.05))
+    _, v = check(fake, "The council voted to close the Harbor Bridge for six weeks.", profiles)
+    assert v.verdict == Verdict.supported and v.decided_by == "calibrated"
+    assert v.p_supported == pytest.approx(0.9, abs=1e-3) and v.p_contradicted == pytest.approx(0.05, abs=1e-3)
+    assert v.probability_method == "logprobs"
+    assert v.calibrated is not None and v.calibrated.profile == "verdict/fake-model/precomputed"
+    assert not v.calibrated.default_used and v.calibrated.effects[0].feature == "logit_sup"
+    assert v.calibrated.probability == pytest.approx(0.9, abs=1e-3)  # sigmoid(logit(0.9))
+    # two one-token probes per claim, both over the retrieved sentences
+    assert [r.prompt.split("@")[0] for r in fake.requests] == ["entail", "contradict"]
+    assert all(r.max_tokens == 1 and "six weeks" in r.messages[-1].content for r in fake.requests)
+    evidence = load_evidence([EVIDENCE])
+    assert v.evidence and all(verify_evidence_quote(evidence, q) for q in v.evidence)
+    assert v.rationale.startswith("Calibrated P(supported) 0.90 (threshold 0.50")
+
+
+def test_without_logprobs_the_label_stands_in_and_provenance_says_so(profiles: Path) -> None:
+    report, v = check(FakeBackend(default=prober(0.9, 0.1, logprobs=False)),
+                      "The council voted to close the Harbor Bridge.", profiles)
+    assert v.probability_method == "label" and v.p_supported == 1.0 and v.p_contradicted == 0.0
+    assert v.verdict == Verdict.supported
+    assert any("no log-probabilities" in n for n in report.provenance.notes)
+    assert any("no log-probabilities" in n for n in report.notes)
+
+
+def test_partly_supported_claim_is_not_enough_evidence_naming_the_stated_part(profiles: Path) -> None:
+    claim = "The council voted to close the Harbor Bridge, and the mayor resigned over the closure."
+    _, v = check(FakeBackend(default=prober(0.2, 0.1)), claim, profiles)
+    assert v.verdict == Verdict.not_enough_evidence
+    assert v.supported_text == "The council voted to close the Harbor Bridge"
+    assert v.supported_part is not None and "voted 7-2" in v.supported_part.text
+    assert verify_evidence_quote(load_evidence([EVIDENCE]), v.supported_part)
+    assert "states part of the claim" in v.rationale
+
+
+def test_an_unstated_detail_is_not_a_refutation(profiles: Path) -> None:
+    _, v = check(FakeBackend(default=prober(0.3, 0.2)), "The mayor resigned on Tuesday.", profiles)
+    assert v.verdict == Verdict.not_enough_evidence and v.supported_text is None
+    assert "not a refutation" in v.rationale
+
+
+def test_a_confident_no_over_evidence_about_the_claim_or_a_differing_figure_refutes(profiles: Path) -> None:
+    _, by_model = check(FakeBackend(default=prober(0.05, 0.9)),
+                        "The council voted to keep the Harbor Bridge open.", profiles)
+    assert by_model.verdict == Verdict.refuted and by_model.evidence[0].stance == "refutes"
+    # the model sees no contradiction, but the evidence states a different cost
+    _, by_check = check(FakeBackend(default=prober(0.3, 0.1)), "Repairs will cost $9 million.", profiles)
+    assert by_check.verdict == Verdict.refuted and by_check.mismatches
+    assert by_check.mismatches[0].source_span is not None
+
+
+def test_profile_lookup_falls_back_to_the_documented_default_and_says_so(tmp_path: Path) -> None:
+    save_profile(verdict_profile(DEFAULT_MODEL, logit_sup=1.0), tmp_path / "verdict.default.json")
+    report, v = check(FakeBackend(default=prober(0.8, 0.1), model="some-endpoint-model"),
+                      "The council voted to close the Harbor Bridge.", tmp_path)
+    assert v.calibrated is not None and v.calibrated.default_used
+    assert v.calibrated.profile == f"verdict/{DEFAULT_MODEL}/precomputed"
+    assert any("no verdict profile for model 'some-endpoint-model'" in n for n in report.notes)
+
+
+def test_without_any_profile_a_fixed_rule_decides() -> None:
+    evidence = load_evidence([EVIDENCE])
+    claim = ClaimInput(id="C1", text="The council voted to close the Harbor Bridge.")
+    hits = EvidenceIndex(evidence).search([claim.text], 3)
+
+    def prob(p: float) -> Probability:
+        return Probability(p=p, method="logprobs", answer="", usage=Usage(), attempts=1, prompts=[],
+                           latency_s=0.0)
+
+    v = calibrated_verdict(claim, hits, premise_mismatches(claim.text, hits, evidence), prob(0.7), prob(0.1),
+                           evidence, None)
+    assert v.verdict == Verdict.supported and v.decided_by == "probability" and v.calibrated is None
+
+
+def test_nothing_retrieved_asks_the_model_nothing(profiles: Path) -> None:
+    fake = FakeBackend()
+    _, v = check(fake, "Zebras migrate across Kenya.", profiles)
+    assert v.verdict == Verdict.not_enough_evidence and v.decided_by == "retrieval" and not fake.requests
+
+
+def test_claim_parts_split_clauses_with_content() -> None:
+    assert claim_parts("He founded the firm in 1990, and sold it in 2004.") == [
+        "He founded the firm in 1990", "sold it in 2004"]
+    assert claim_parts("The bridge closed.") == []
+
+
+def test_retrieval_prefers_sentences_that_cover_the_rest_of_the_claim() -> None:
+    text = ("Ana Lopez founded Brightwave in Lisbon. Ana Lopez said Brightwave, which Ana Lopez "
+            "founded, grew fast. Ana Lopez leads Brightwave today. Years later, after a long and "
+            "difficult period of negotiations with several rival buyers and regulators across Europe, "
+            "the company was finally sold to Orion.")
+    evidence = load_evidence([text])
+    claim = ["Ana Lopez founded Brightwave, which was sold to Orion."]
+    top2 = [h.sentence.id for h in EvidenceIndex(evidence).search(claim, 2)]
+    assert "S4" in top2  # the sale: plain BM25 ranks the founding sentences first
+    assert "S4" not in [h.sentence.id for h in EvidenceIndex(evidence).search(claim, 2, method="bm25")]
+
+
+def test_wice_recall_needs_a_complete_gold_set() -> None:
+    item = EvidenceItem(id="w1", claim="Ana Lopez founded Brightwave, which was sold to Orion in 2019.",
+                        evidence=["Ana Lopez founded Brightwave in Lisbon.", "It rained.",
+                                  "The company was sold to Orion in 2019."],
+                        gold_sets=[[0, 2]], label="supported")
+    _, cover = evidence_document(item)
+    assert cover == [{0}, {1}, {2}]
+    assert complete_set_found(item, cover, [0, 2]) and not complete_set_found(item, cover, [0, 1])
+    metrics, records = retrieval_metrics([item], resamples=0, seed=0)
+    by_name = {m.name: m for m in metrics}
+    assert by_name["recall_at_5"].mean == 1.0 and by_name["recall_at_5"].n == 1
+    assert records[0].output["hit"] == 1.0
+
+
+def test_wice_suite_skips_cleanly_without_the_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ASSISTANT_EVAL_DATA", str(tmp_path))
+    with pytest.raises(SuiteUnavailable, match=r"wice_dev\.jsonl is absent"):
+        load_suite("wice")
+
+
+def test_check_command_takes_the_verdict_method(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    evidence = tmp_path / "ev.txt"
+    evidence.write_text(EVIDENCE, encoding="utf-8")
+    fake = FakeBackend(default=prober(0.9, 0.05))
+    monkeypatch.setattr("assistant.api.get_backend", lambda *a, **k: fake)
+    monkeypatch.setenv("ASSISTANT_PROFILE_DIR", str(tmp_path))
+    save_profile(verdict_profile("fake-model", logit_sup=1.0), tmp_path / "verdict.json")
+    assert main(["check", "--claim", "The council voted to close the Harbor Bridge.", "--evidence",
+                 str(evidence), "--verdict", "calibrated", "--format", "json", "--quiet"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["verdicts"][0]["decided_by"] == "calibrated" and out["verdicts"][0]["verdict"] == "supported"
+    assert [r.prompt.split("@")[0] for r in fake.requests] == ["entail", "contradict"]
