@@ -35,6 +35,7 @@ from assistant.schemas import (
     VerificationQuestion,
     WField,
 )
+from assistant.steps import atomic
 from assistant.steps.options import Options as Options  # the public name `analysis.Options` stays
 from assistant.steps.questions import (
     code_questions,
@@ -396,6 +397,7 @@ def claims_step(doc: Document, opts: Options, count: TokenCounter,
         for c in claims_:
             drafts.setdefault(f"S{c.id}", c)
     claims: list[Claim] = []
+    context = atomic.claim_context(doc, signals=signals)
     for cand in candidates:
         sentence = doc.sentence(cand.sentence_id)
         draft = drafts.get(sentence.id)
@@ -407,11 +409,14 @@ def claims_step(doc: Document, opts: Options, count: TokenCounter,
                 attribution.speaker = found.text
         extra = [x for x in (attribution.speaker, attribution.role) if x]
         extra += [d.resolved for d in dates]
-        text = _claim_text(doc, draft.claim, sentence, extra, 0.5) if draft else None
-        if text is None:
-            notes.append(f"claim for {sentence.id}: model rewrite "
-                         f"{'missing' if draft is None else 'not supported'}; using the sentence")
-            text = sentence.text
+        # The claim text is built by code from the sentence (steps.atomic): speaker named,
+        # dates absolute, one fact; the model's rewrite is no longer used for it.
+        built = atomic.main_claim(atomic.atomic_claims(doc, sentence, context, attribution),
+                                  attribution.speaker)
+        text = built.text
+        if built.form != "atomic":
+            notes.append(f"claim for {sentence.id}: {'; '.join(built.problems[:2])}; "
+                         f"using the {'sentence' if built.form == 'sentence' else 'resolved sentence'}")
         llm_vote = 1.0 if (draft and draft.checkworthy) else 0.0
         worth = round(0.75 * cand.checkworthiness + 0.25 * llm_vote, 2) if draft else cand.checkworthiness
         if worth < opts.analysis.min_check_worthiness:
