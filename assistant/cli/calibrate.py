@@ -7,7 +7,9 @@
         --backend openai --base-url http://127.0.0.1:8000/v1 --model local-qwen
 
 checkworthiness rows: {"text": ..., "label": 0/1, "group": ...}; the features are
-computed from the text (spaCy when installed, else the regex path; `--method`).
+computed from the text (spaCy when installed, else the regex path; `--method`), plus a
+word log-odds model refitted inside each cross-validation fold; the dev scores are printed
+with and without it, on the same folds.
 faithfulness rows: {"article": ..., "summary": ..., "label": 1 if faithful else 0,
 "group": ...} ("document" may stand for "article"; without a group, rows of the same
 article form one): the features are computed here, the deterministic checks by code and
@@ -101,6 +103,9 @@ def run_calibrate(args: argparse.Namespace) -> int:
     d = profile.dev
     print(f"{profile.key}: {d.rows} rows, {d.positives} positive, {d.groups} groups; {d.scheme}")
     print(f"  {_ci('balanced accuracy', d.balanced_accuracy)} · {_ci('average precision', d.average_precision)}")
+    if "transparent_features_balanced_accuracy" in d.baseline:
+        print(f"  without the word model: {_ci('balanced accuracy', d.baseline['transparent_features_balanced_accuracy'])}"
+              f" · {_ci('average precision', d.baseline['transparent_features_average_precision'])}")
     if d.per_group_balanced_accuracy:
         v = sorted(d.per_group_balanced_accuracy.values())
         print(f"  per-group balanced accuracy: min {v[0]:.3f} · median {v[len(v) // 2]:.3f} · max {v[-1]:.3f}")
