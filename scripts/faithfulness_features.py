@@ -10,6 +10,14 @@ item, `{"features": {...}, "label": 1 if consistent, "group": document}`, for
 
 Items are drawn per document, balanced by label, with a fixed seed; a re-run appends
 only items not yet in the output file (the model part is minutes per hundred items).
+
+`--export-labelled FILE` writes the same sample as labelled text rows instead, `{"article",
+"summary", "label", "group"}`, for `assistant calibrate --task faithfulness --data FILE`
+to compute the features itself through any endpoint (keep the file outside the repository:
+it is the shared data's text). `--docs N` keeps the first N documents of the sample.
+
+    .venv/bin/python scripts/faithfulness_features.py --per-doc 4 --docs 10 \
+        --export-labelled /tmp/summedits-40.jsonl
 """
 
 from __future__ import annotations
@@ -26,33 +34,20 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-SUMMEDITS = ROOT.parent / "shared" / "data" / "dev" / "summedits_news.jsonl"
 sys.path.insert(0, str(ROOT))
 
 from assistant.backends import get_backend  # noqa: E402
 from assistant.core.driver import arun, new_provenance  # noqa: E402
-from assistant.schemas import Document  # noqa: E402
-from assistant.steps.entailment import entail_step  # noqa: E402
-from assistant.steps.faithfulness import faith_features, summary_sentences  # noqa: E402
-from assistant.text.checks import Reference, check_text  # noqa: E402
-from assistant.text.grounding import anchor  # noqa: E402
+from assistant.evals.paths import data_dir  # noqa: E402
+from assistant.steps.faithfulness import summary_features_step, summary_sentences  # noqa: E402
 from assistant.text.intake import document_from_text  # noqa: E402
 
-
-def findings(doc: Document, ref: Reference, summary: str) -> tuple[list[tuple[list[Any], float]], list[str]]:
-    """Per summary sentence: (deterministic mismatches, lexical support), and the texts."""
-    sentences = summary_sentences(summary, 40)
-    out = [(check_text(s.text, ref), anchor(s.text, doc, [], index=ref.index, threshold=0.0)[1])
-           for s in sentences]
-    return out, [s.text for s in sentences]
+# $ASSISTANT_EVAL_DATA, else shared/data beside the project (a worktree elsewhere sets it).
+SUMMEDITS = data_dir() / "dev" / "summedits_news.jsonl"
 
 
-async def probabilities(backend: Any, ref: Reference, sentences: list[str]) -> list[float]:
-    prov = new_provenance(backend)
-    probs = await arun(entail_step(ref, sentences), backend, prov, concurrency=4)
-    if any(p.method != "logprobs" for p in probs):
-        print("warning: the backend returned no logprobs; probabilities are labels", file=sys.stderr)
-    return [p.p for p in probs]
+def group_of(document: str) -> str:
+    return hashlib.sha256(document.encode()).hexdigest()[:12]
 
 
 def sample(items: list[dict[str, Any]], per_doc: int, seed: int) -> list[dict[str, Any]]:
@@ -79,6 +74,20 @@ async def main_async(args: argparse.Namespace) -> int:
         return 2
     items = [json.loads(line) for line in SUMMEDITS.open(encoding="utf-8") if line.strip()]
     chosen = sample(items, args.per_doc, args.seed)
+    if args.docs:
+        keep = list(dict.fromkeys(it["document"] for it in chosen))[: args.docs]
+        chosen = [it for it in chosen if it["document"] in set(keep)]
+    if args.export_labelled:
+        path = Path(args.export_labelled)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("w", encoding="utf-8") as f:
+            for it in chosen:
+                f.write(json.dumps({"id": it["id"], "article": it["document"], "summary": it["summary"],
+                                    "label": int(it["label_consistent"]),
+                                    "group": group_of(it["document"])}) + "\n")
+        print(f"wrote {len(chosen)} labelled rows ({sum(int(i['label_consistent']) for i in chosen)} "
+              f"consistent, {len({i['document'] for i in chosen})} documents) to {path}", file=sys.stderr)
+        return 0
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     done = set()
@@ -94,14 +103,14 @@ async def main_async(args: argparse.Namespace) -> int:
                 continue
             t0 = time.perf_counter()
             doc = document_from_text(it["document"], name="doc")
-            ref = Reference(doc)
-            found, sentences = findings(doc, ref, it["summary"])
-            ps: list[float | None] = [None] * len(sentences)
-            if backend is not None:
-                ps = list(await probabilities(backend, ref, sentences))
-            feats = faith_features([(m, score, p) for (m, score), p in zip(found, ps, strict=True)])
-            feats["n_sentences"] = float(len(sentences))
-            row = {"id": it["id"], "group": hashlib.sha256(it["document"].encode()).hexdigest()[:12],
+            sentences = summary_sentences(it["summary"], 40)
+            step = summary_features_step(doc, it["summary"], use_model=backend is not None)
+            result = await arun(step, backend or get_backend("fake"), new_provenance(backend or get_backend("fake")),
+                                concurrency=4)
+            if result.notes:
+                print("warning: " + "; ".join(result.notes), file=sys.stderr)
+            feats = {**result.value, "n_sentences": float(len(sentences))}
+            row = {"id": it["id"], "group": group_of(it["document"]),
                    "label": int(it["label_consistent"]), "features": feats,
                    "seconds": round(time.perf_counter() - t0, 2),
                    "seconds_per_sentence": round((time.perf_counter() - t0) / len(sentences), 2)}
@@ -120,6 +129,9 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--out", default="runs/summedits-features.jsonl")
     ap.add_argument("--checks-only", action="store_true", help="no model: deterministic features only")
+    ap.add_argument("--docs", type=int, help="keep only the first N documents of the sample")
+    ap.add_argument("--export-labelled", metavar="JSONL",
+                    help="write the sample as labelled article/summary rows and stop")
     ap.add_argument("--backend")
     ap.add_argument("--model")
     ap.add_argument("--base-url")

@@ -94,7 +94,7 @@ def test_claims_and_questions_by_code(doc: Any) -> None:
     a = Assistant(FakeBackend([read()])).analyze(doc)
     assert a.claims and a.questions
     for c in a.claims:
-        assert c.text == doc.sentence(c.sentence_ids[0]).text and c.quote is not None
+        assert c.quotes[0].text == doc.sentence(c.sentence_ids[0]).text and c.quote is not None
         assert "model: " in c.check_worthiness_reason
     assert {q.claim_id for q in a.questions} <= {c.id for c in a.claims}
     picked = {f"S{n}" for n in read()["check"]}

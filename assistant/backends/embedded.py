@@ -342,6 +342,13 @@ class EmbeddedBackend:
         """Load the model now rather than at the first request."""
         self._get_runtime()
 
+    @contextlib.contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """Hold the machine's model lock for the whole block (waiting for it once, at the
+        start), so a benchmark's timings hold no waits for other processes' model jobs."""
+        with self._get_runtime().job_lock.hold():
+            yield
+
     def reset_cache(self) -> None:
         """Make the next request evaluate its whole prompt (cold), for benchmarks."""
         self._get_runtime().cold_next = True

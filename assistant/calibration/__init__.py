@@ -29,8 +29,18 @@ from pathlib import Path
 
 from assistant.calibration._checkworthiness import FEATURES as CHECKWORTHINESS_FEATURES
 from assistant.calibration._checkworthiness import (
+    TRANSPARENT_FEATURES as CHECKWORTHINESS_TRANSPARENT_FEATURES,
+)
+from assistant.calibration._checkworthiness import WORD_FEATURES as CHECKWORTHINESS_WORD_FEATURES
+from assistant.calibration._checkworthiness import (
+    WORD_KEEP,
+    add_word_features,
+    cross_validate_checkworthiness,
     document_of,
+    document_rows,
     extractor_name,
+    full_rows,
+    neighbours_of,
     sentence_features,
     texts_features,
 )
@@ -59,6 +69,13 @@ from assistant.calibration._profile import (
     profile_filename,
     save_profile,
     user_profile_dir,
+)
+from assistant.calibration._words import (
+    WordCounts,
+    WordModel,
+    cross_fitted_scores,
+    fit_word_model,
+    tokens,
 )
 from assistant.errors import InputError, UserError
 from assistant.schemas import CalibratedScore, Document, FeatureEffect
@@ -145,14 +162,30 @@ def fit_profile(data: LabelledRows, task: Task, model: str, *, folds: int = 5, l
         raise UserError("cross-validation needs at least 2 groups: give rows a group field "
                         "(--group-by) or more rows")
     k = min(folds, len(set(data.groups)))
-    cv = cross_validate(data.rows, data.labels, data.groups, data.features, k=k, l2=l2)
     scheme = (f"leave-one-{data.fitted_on.group_by}-out" if k == len(set(data.groups))
               else f"grouped {k}-fold by {data.fitted_on.group_by}")
-    dev = dev_scores(cv, data.labels, data.groups, scheme=scheme, resamples=resamples, seed=seed)
-    fit = fit_logistic(data.rows, data.labels, data.features, l2=l2)
-    cut = best_threshold(data.labels, [fit.probability(r) for r in data.rows])
+    words = task == "checkworthiness" and data.texts is not None
+    if words:
+        assert data.texts is not None
+        # Before and after on the same folds: the transparent features alone, then with
+        # the word model refitted inside each fold.
+        base = cross_validate(data.rows, data.labels, data.groups, CHECKWORTHINESS_TRANSPARENT_FEATURES, k=k, l2=l2)
+        before = dev_scores(base, data.labels, data.groups, scheme=scheme, resamples=resamples, seed=seed)
+        cv = cross_validate_checkworthiness(data.rows, data.texts, data.labels, data.groups, k=k, l2=l2)
+        dev = dev_scores(cv, data.labels, data.groups, scheme=scheme, resamples=resamples, seed=seed)
+        dev.baseline = {"transparent_features_balanced_accuracy": before.balanced_accuracy,
+                        "transparent_features_average_precision": before.average_precision}
+        full = full_rows(data.rows, data.texts, data.labels, data.groups)
+        rows, word_model = full.rows, full.word_model
+    else:
+        cv = cross_validate(data.rows, data.labels, data.groups, data.features, k=k, l2=l2)
+        dev = dev_scores(cv, data.labels, data.groups, scheme=scheme, resamples=resamples, seed=seed)
+        rows, word_model = data.rows, None
+    fit = fit_logistic(rows, data.labels, data.features, l2=l2)
+    cut = best_threshold(data.labels, [fit.probability(r) for r in rows])
     return Profile.from_fit(fit, task=task, model=model, extractor=data.extractor, threshold=round(cut, 6),
-                            fitted_on=data.fitted_on, dev=dev, created=dt.date.today(), notes=list(notes))
+                            fitted_on=data.fitted_on, dev=dev, created=dt.date.today(), notes=list(notes),
+                            word_model=word_model)
 
 
 def score_row(profile: Profile, row: dict[str, float], *, default_used: bool = False,
@@ -177,18 +210,21 @@ def checkworthiness_scores(doc: Document, signals: Sequence[SentenceSignals], *,
     if choice is None:
         return {}
     fit = choice.profile.fit()
-    return {s.sentence_id: score_row(choice.profile, sentence_features(s, doc.sentence(s.sentence_id).text),
-                                     default_used=choice.default_used, fit=fit)
-            for s in signals}
+    rows = document_rows(doc, signals, choice.profile.word_model)
+    return {s.sentence_id: score_row(choice.profile, row, default_used=choice.default_used, fit=fit)
+            for s, row in zip(signals, rows, strict=True)}
 
 
 __all__ = [
     "CHECKWORTHINESS_FEATURES",
+    "CHECKWORTHINESS_TRANSPARENT_FEATURES",
+    "CHECKWORTHINESS_WORD_FEATURES",
     "DEFAULT_MODEL",
     "ENV_PROFILE_DIR",
     "PACKAGE_DIR",
     "SHOWN_EFFECTS",
     "TASKS",
+    "WORD_KEEP",
     "CalibratedScore",
     "CrossValidation",
     "DevScores",
@@ -200,17 +236,26 @@ __all__ = [
     "Profile",
     "ProfileChoice",
     "Task",
+    "WordCounts",
+    "WordModel",
+    "add_word_features",
     "best_threshold",
     "checkworthiness_scores",
+    "cross_fitted_scores",
     "cross_validate",
+    "cross_validate_checkworthiness",
     "dev_scores",
     "document_of",
+    "document_rows",
     "extractor_name",
     "find_profile",
     "fit_logistic",
     "fit_profile",
+    "fit_word_model",
+    "full_rows",
     "grouped_folds",
     "load_profile",
+    "neighbours_of",
     "profile_dirs",
     "profile_filename",
     "read_labelled",
@@ -220,5 +265,6 @@ __all__ = [
     "sentence_features",
     "sigmoid",
     "texts_features",
+    "tokens",
     "user_profile_dir",
 ]

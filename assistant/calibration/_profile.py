@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from assistant.backends.model_files import MODEL_FILENAME, cache_dir
 from assistant.calibration._cv import DevScores
 from assistant.calibration._logistic import ClassWeight, LogisticFit
+from assistant.calibration._words import WordModel
 from assistant.errors import InputError
 
 Task = Literal["faithfulness", "verdict", "checkworthiness"]
@@ -63,6 +64,9 @@ class Profile(BaseModel):
     dev: DevScores = Field(description="Grouped cross-validation scores on that data.")
     created: dt.date = Field(description="Day it was fitted.")
     notes: list[str] = Field(default_factory=list, description="Caveats.")
+    word_model: WordModel | None = Field(
+        None, description="Check-worthiness: the word log-odds model the word_* features are read from "
+                          "(fitted on every row); absent for profiles without word features.")
 
     @model_validator(mode="after")
     def _same_features(self) -> Profile:

@@ -58,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
 # Feature commands live in assistant/cli/<name>.py, each with
 # `register(subparsers)` that adds its parsers and sets `handler=` on them via
 # `set_defaults`; the handler takes the parsed args and returns an exit code.
-COMMANDS = ("eval", "check", "brief", "batch", "calibrate", "doctor")
+COMMANDS = ("eval", "check", "brief", "batch", "calibrate", "serve", "doctor")
 
 
 def _command_modules() -> list[Any]:

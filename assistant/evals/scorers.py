@@ -53,6 +53,7 @@ from pydantic import BaseModel, Field
 
 from assistant.core.structured import parse_output
 from assistant.errors import MissingDependencyError
+from assistant.evals.claim_quality import quality_scores
 from assistant.evals.items import ArticleItem, GoldClaim, GoldDate, KeyFact, PairItem, Trap
 from assistant.evals.results import ItemScore, MetricResult, aggregate, unavailable
 from assistant.schemas import (
@@ -573,6 +574,12 @@ def fixture_metrics(runs: Sequence[ArticleRun], *, resamples: int, seed: int) ->
     b.add("vq_pass", "questions passing all three checks", vq["pass"])
     b.add("vq_method_agreement", "questions on matched claims whose method equals gold", vq["agree"])
     b.add("trap_pass_rate", "misattribution, opinion and boilerplate traps handled", traps)
+    quality = [quality_scores(r.item.id, [(c.text, c.attribution.speaker) for c in r.analysis.claims]
+                              if r.analysis else []) for r in runs]
+    b.add("claim_atomicity", "claims stating one fact (rules: evals.claim_quality)", [q[0] for q in quality])
+    b.add("claim_self_contained", "claims readable without the article: no unresolved pronoun or "
+                                  "deictic, absolute dates, speaker named (evals.claim_quality)",
+          [q[1] for q in quality])
     if rouge_available():
         b.add("rougeL_reference", "ROUGE-L F of the TL;DR against the gold summary reference",
               rouge, unit="score")

@@ -32,8 +32,13 @@ def _mismatch_md(m: Mismatch, where: str) -> str:
 def _judgement_md(j: SentenceJudgement) -> list[str]:
     mark = "✅" if j.label == FaithLabel.supported else "❌"
     kind = "" if j.label == FaithLabel.supported else f" · {j.error_type.value.replace('_', ' ')}"
+    decided: str = j.decided_by
+    if j.calibrated is not None and j.decided_by == "calibrated":
+        c = j.calibrated
+        decided += (f" (profile {c.profile}{', the default' if c.default_used else ''}: "
+                    f"P {c.probability:.2f} vs threshold {c.threshold:.2f})")
     lines = [f"{j.index}. {mark} {_md_quote(j.text)}",
-             f"   *{j.label.value.replace('_', ' ')}{kind} · decided by {j.decided_by} · "
+             f"   *{j.label.value.replace('_', ' ')}{kind} · decided by {md_text(decided)} · "
              f"support {j.support:.2f}*"]
     for q in j.quotes:
         lines.append(f"   > {q.sentence_id}: {_md_quote(q.text)}")

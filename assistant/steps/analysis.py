@@ -43,6 +43,7 @@ from assistant.schemas import (
     VerificationQuestion,
     WField,
 )
+from assistant.steps import atomic
 from assistant.steps.options import Options as Options  # the public name `analysis.Options` stays
 from assistant.steps.questions import code_questions, format_date
 from assistant.text import signals as sig
@@ -444,7 +445,8 @@ def claims_from(doc: Document, reading: Reading, opts: Options, model: str | Non
     (`MODEL_VOTE`) that lifts a sentence it lists: 0.75 x score + 0.25, else the score
     stands; the cut `min_check_worthiness` applies to that. The reported `check_worthiness` is the
     calibrated probability for `model` (profile lookup in `assistant.calibration`), when
-    a profile applies. Claim text, speaker, dates and quotes come from the sentence.
+    a profile applies. Claim text (`steps.atomic`), speaker, dates and quotes come from
+    the sentence.
     """
     signals = list(signals) if signals is not None else sig.analyze_sentences(doc)
     calibrated = calibration.checkworthiness_scores(doc, signals, model=model, directory=opts.profiles_dir)
@@ -452,6 +454,7 @@ def claims_from(doc: Document, reading: Reading, opts: Options, model: str | Non
     picked = set(reading.check)
     claims: list[Claim] = []
     notes: list[str] = []
+    context = atomic.claim_context(doc, signals=signals)
     for cand in candidates:
         sentence = doc.sentence(cand.sentence_id)
         vote = sentence.index in picked
@@ -472,8 +475,15 @@ def claims_from(doc: Document, reading: Reading, opts: Options, model: str | Non
                 (found := described_speaker(doc, sentence, signals)):
             attribution.speaker = found
             notes.append(f"speaker for {sentence.id}: {found!r}, by the subject or description")
+        # The claim text is built by code from the sentence (steps.atomic): speaker named,
+        # dates absolute, one fact.
+        built = atomic.main_claim(atomic.atomic_claims(doc, sentence, context, attribution),
+                                  attribution.speaker)
+        if built.form != "atomic":
+            notes.append(f"claim for {sentence.id}: {'; '.join(built.problems[:2])}; "
+                         f"using the {'sentence' if built.form == 'sentence' else 'resolved sentence'}")
         claims.append(Claim(
-            id=f"C{len(claims) + 1}", text=sentence.text, type=cand.claim_type,
+            id=f"C{len(claims) + 1}", text=built.text, type=cand.claim_type,
             attribution=attribution, check_worthiness=worth,
             check_worthiness_calibrated=cal, check_worthiness_reason=reason,
             sentence_ids=[sentence.id], quote=quote, quotes=[quote],

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from assistant.calibration import LogisticFit, ProfileChoice, find_profile, score_row
@@ -248,3 +249,28 @@ def check_summary_offline(doc: Document, summary_text: str, opts: Options | None
     except StopIteration as stop:
         return stop.value.value  # type: ignore[no-any-return]
     raise AssertionError("deterministic mode made a model call")  # pragma: no cover
+
+
+def summary_features_step(doc: Document, summary_text: str, *, use_model: bool = True,
+                          reference: Reference | None = None, max_sentences: int = 40,
+                          prompts_dir: Path | None = None) -> Step[Noted[dict[str, float]]]:
+    """The named features (`FEATURES`) of one summary, as `assistant calibrate --task
+    faithfulness` fits them: per sentence, the same checks, lexical support and focused
+    P(supported) probe that `faithfulness_step` feeds its profile, aggregated by
+    `faith_features` (the weakest sentence counts). Without `use_model`, the check
+    features only. A note says when the endpoint gave labels, not log-probabilities."""
+    sentences = summary_sentences(summary_text, max_sentences)
+    ref = reference or Reference(doc)
+    found = [(check_text(s.text, ref), anchor(s.text, doc, [], index=ref.index, threshold=0.0)[1])
+             for s in sentences]
+    ps: list[float | None] = [None] * len(sentences)
+    notes: list[str] = []
+    if use_model:
+        probs: list[Probability] = yield [
+            entailment.probe(entailment.premise(ref, s.text), s.text, prompts_dir=prompts_dir)
+            for s in sentences]
+        ps = [p.p for p in probs]
+        if any(p.method == "label" for p in probs):
+            notes.append("the endpoint returned no log-probabilities: the model's greedy Yes/No "
+                         "stands in for its probability")
+    return Noted(faith_features([(m, score, p) for (m, score), p in zip(found, ps, strict=True)]), notes)

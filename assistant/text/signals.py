@@ -237,6 +237,11 @@ def spacy_available() -> bool:
     return _nlp() is not None
 
 
+def spacy_pipeline() -> Any:
+    """The loaded spaCy pipeline (quote-splitting tokenizer included), or None without spaCy."""
+    return _nlp()
+
+
 def _parse_spacy(sentences: list[Sentence]) -> list[_Parsed]:
     out = []
     for s, sdoc in zip(sentences, _nlp().pipe([s.text for s in sentences]), strict=True):
