@@ -547,3 +547,150 @@ class SpeakerIndex:
         # Otherwise the first person of the latest sentence naming one: usually its subject.
         latest = [m for m in pool if pool and m.sentence == pool[0].sentence]
         return latest[-1].name if latest else None
+
+
+# --------------------------------------------------------------------------- organisations
+#
+# Parser-independent rules, applied after a sentence's mention is resolved (both paths):
+# organisations as speakers ("The Westmarch Regional Assembly approved", "the union
+# claims", "a survey by X found"), and a few constructions neither parse handles ("That
+# warning came from NAME", "a ministry spokesman, Col. NAME, called ...").
+
+# Last words of organisation names; a definite "the <head>" resolves to the latest one.
+ORG_HEADS = words(
+    "union university assembly council association agency board mission authority group "
+    "federation chamber club unit commission committee ministry department court company "
+    "capital agri foods holdings bank fund institute service office party alliance society "
+    "foundation corporation inc corp ltd trust network institution observatory"
+)
+# Heads that name a company; "the company" / "the firm" also takes a one-word named speaker.
+COMPANY_HEADS = words("capital agri foods holdings group inc corp ltd corporation company bank")
+_NOT_COMPANY = ORG_HEADS - COMPANY_HEADS
+_STATE_VERBS = (_SAY_FORMS + "|voted|votes|approved|approves|found|finds|fined|fines|expects|"
+                "expected|alleges|alleged|plans|planned|ruled|rules|decided|decides|concluded|"
+                "concludes|recommended|recommends|urged|urges")
+_ORG_NAME = re.compile(
+    r"(?<![\w\u2019'])[A-Z][\w\u2019'\-]*(?:\s+(?:(?:and|of|for|on)\s+)?[A-Z][\w\u2019'\-]*)+")
+_TITLES_BEFORE_NAME = r"(?:(?:Col|Gen|Lt|Maj|Capt|Cpt|Sgt|Adm|Cmdr|Dr|Prof|Mr|Mrs|Ms|Rev|Sen|Rep|Gov)\.?\s+)?"
+_APPOSITIVE_ROLE = re.compile(
+    r"\b(?:" + "|".join(sorted(PERSON_ROLES)) + r"),\s+" + _TITLES_BEFORE_NAME
+    + rf"(?P<name>{NAME_RE}),\s+(?:{_SAY_FORMS}|called|described|dismissed|rejected)\b")
+_CAME_FROM = re.compile(
+    r"^(?:That|This|The|Such)\s+(?:[a-z]+\s+){0,2}(?:was|is|came|comes)\s+(?:(?:the|a|an)\s+)?"
+    rf"(?:[a-z]+\s+){{0,2}}(?:of|from)\s+{_TITLES_BEFORE_NAME}(?P<name>{NAME_RE})")
+_STUDY_BY = re.compile(
+    r"\b(?:study|survey|report|analysis|poll|review|audit|assessment)\s+(?:published\s+)?"
+    r"(?:by|from)\s+(?:[a-z]+\s+(?:at|of|from)\s+)?(?:the\s+)?(?P<name>[A-Z][^,;:]*?)"
+    r"(?:,[^,;]{2,80},)?\s+(?:found|finds|showed|shows|concluded|concludes|estimated|estimates|"
+    r"suggests|suggested|says|said)\b")
+_MEMBERS_OF = re.compile(
+    r"(?:^|[,;:]\s+)(?P<np>[A-Z]?[a-z]+(?:\s+[a-z]+)?)\s+(?:at|of|from|in)\s+(?:the\s+)?"
+    rf"(?P<name>{NAME_RE})\s+(?:also\s+)?(?:{_STATE_VERBS})\b")
+_DEFINITE = re.compile(
+    r"(?:^|[,;:]\s+)[Tt]he\s+(?P<mod>[a-z]+\s+)?(?P<head>" + "|".join(sorted(ORG_HEADS | {"firm"}))
+    + rf")(?:,[^,]{{2,80}},)?\s+(?:also\s+|now\s+)?(?:{_STATE_VERBS})\b")
+_DEFINITE_TAIL = re.compile(
+    r",\s+the\s+(?P<mod>[a-z]+\s+)?(?P<head>" + "|".join(sorted(ORG_HEADS | {"firm"}))
+    + r")\s+(?:said|says|added|reported|announced)\W*$")
+_QUOTE_ONLY = re.compile(r"^\s*[“\"][^“”\"]+[”\"]\s*$")
+
+
+def org_names(text: str) -> list[tuple[int, str]]:
+    """Organisation names in `text` (offset, name): capitalised runs, "and"/"of" allowed
+    inside, ending with an organisation head ("Varrow Dock and Harbour Workers' Union")."""
+    out = []
+    for m in _ORG_NAME.finditer(text):
+        name, start = m.group(0), m.start()
+        ws = name.split()
+        while len(ws) > 1 and (ws[0] in TITLE_WORDS or ws[0] in ("The", "A", "An", "In", "At", "By")):
+            start += name.index(ws[1], len(ws[0]))
+            name, ws = name[name.index(ws[1], len(ws[0])):], ws[1:]
+        if len(ws) >= 2 and ws[-1].lower() in ORG_HEADS:
+            out.append((start, name))
+    return out
+
+
+class OrgIndex:
+    """Organisations the article names, in order, and the speakers resolved so far: what a
+    definite "the union" or a short "Tervane" stands for."""
+
+    def __init__(self, sentences: list[str], people: SpeakerIndex) -> None:
+        self.people = people
+        self.orgs: list[tuple[int, str]] = [(n, name) for n, text in enumerate(sentences)
+                                            for _, name in org_names(text)]
+        self.speakers: list[tuple[int, str]] = []  # (sentence, speaker) as resolved
+
+    def _full(self, name: str) -> str | None:
+        """The article's organisation `name` stands for: itself, or the one it begins
+        ("Tervane" -> "Tervane Capital") or whose words it all contains."""
+        name = clean_name(name)
+        names = [o for _, o in self.orgs]
+        if name in names:
+            return name
+        starts = [o for o in names if o.startswith(name + " ")]
+        if starts:
+            return starts[0]
+        mine = {w for w in name.split() if w[:1].isupper()}
+        within = [o for o in names if mine and mine <= set(o.split())]
+        return within[0] if len(set(within)) == 1 else None
+
+    def definite(self, n: int, head: str, mod: str | None) -> str | None:
+        """Latest organisation up to sentence `n` that "the [mod] head" refers to."""
+        head = head.lower()
+        if head in ("company", "firm"):
+            pool = [o for s, o in self.orgs if s <= n and o.split()[-1].lower() not in _NOT_COMPANY]
+            pool += [sp for s, sp in self.speakers if s < n and " " not in sp and sp[:1].isupper()
+                     and not self.people.is_person(sp) and sp.lower() not in PLACES]
+            ordered = sorted(((s, o) for s, o in self.orgs + self.speakers if o in pool),
+                             key=lambda x: x[0])
+            return ordered[-1][1] if ordered else None
+        for s, o in reversed(self.orgs):
+            ws = [w.lower() for w in o.split()]
+            if s <= n and ws[-1] == head and (not mod or mod.strip().lower() in ws):
+                return o
+        return None
+
+    def refine(self, n: int, text: str, speaker: str | None, before: str | None,
+               after: str | None) -> str | None:
+        """The speaker of sentence `n` after the organisation and construction rules;
+        `before`/`after` are the neighbouring sentences' texts."""
+        # A speaker that is only a common noun ("company", "Health officials") may be named.
+        generic = speaker is None or speaker.split()[-1][:1].islower()
+        found = self._rules(n, text, generic)
+        if found is None and speaker is None and after and _QUOTE_ONLY.match(text):
+            if m := _CAME_FROM.match(after):  # quote, then "That warning came from NAME"
+                found = self.people.expand(m["name"])
+        result = found or speaker
+        if result:
+            self.speakers.append((n, result))
+        return result
+
+    def _rules(self, n: int, text: str, generic: bool) -> str | None:
+        if m := _CAME_FROM.match(text):
+            return self.people.expand(m["name"])
+        if m := _APPOSITIVE_ROLE.search(text):
+            return self.people.expand(m["name"])
+        if not generic:
+            return None
+        if (m := _DEFINITE.search(text)) and m.start() < 40:
+            return self.definite(n, m["head"], m["mod"])
+        if m := _STUDY_BY.search(text):
+            return self._full(m["name"]) or (m["name"] if len(m["name"].split()) <= 5 else None)
+        if m := _MEMBERS_OF.search(text):
+            # "Economists at Halden University"; "Health officials in Kessford" -> the
+            # one organisation named with both "Health" and "Kessford".
+            for cand in (f"{m['np'].split()[0]} {m['name']}", m["name"]):
+                if full := self._full(cand):
+                    return full
+        for s, o in self.orgs:  # "The Westmarch Regional Assembly approved ..."
+            if s == n and re.match(rf"(?:The\s+)?{re.escape(o)}(?:,[^,]{{2,80}},)?\s+(?:also\s+)?"
+                                   rf"(?:{_STATE_VERBS})\b", text):
+                return o
+        first = re.match(r"(?:The\s+)?([A-Z][\w\u2019'\-]+)\b", text)
+        if first and first.group(1) not in TITLE_WORDS | _NOT_NAMES and (
+                full := self._full(first.group(1))) and re.search(
+                r"\band\s+(?:[a-z]+\s+){0,3}(?:said|says)\b", text):  # "Tervane was ... and said"
+            return full
+        if m := _DEFINITE_TAIL.search(text):
+            return self.definite(n, m["head"], m["mod"])
+        return None
