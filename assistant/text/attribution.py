@@ -650,38 +650,39 @@ class OrgIndex:
                 return o
         return None
 
-    def refine(self, n: int, text: str, speaker: str | None, before: str | None,
-               after: str | None) -> str | None:
+    def refine(self, n: int, text: str, speaker: str | None, after: str | None) -> str | None:
         """The speaker of sentence `n` after the organisation and construction rules;
-        `before`/`after` are the neighbouring sentences' texts."""
+        `after` is the next sentence's text."""
         # A speaker that is only a common noun ("company", "Health officials") may be named.
         generic = speaker is None or speaker.split()[-1][:1].islower()
-        found = self._rules(n, text, generic)
-        if found is None and speaker is None and after and _QUOTE_ONLY.match(text):
-            if m := _CAME_FROM.match(after):  # quote, then "That warning came from NAME"
-                found = self.people.expand(m["name"])
+        found = self._rules(n, text, speaker, generic)
+        if (found is None and speaker is None and after and _QUOTE_ONLY.match(text)
+                and (m := _CAME_FROM.match(after))):  # a quote, then "That warning came from NAME"
+            found = self.people.expand(m["name"])
         result = found or speaker
         if result:
             self.speakers.append((n, result))
         return result
 
-    def _rules(self, n: int, text: str, generic: bool) -> str | None:
+    def _rules(self, n: int, text: str, speaker: str | None, generic: bool) -> str | None:
         if m := _CAME_FROM.match(text):
             return self.people.expand(m["name"])
         if m := _APPOSITIVE_ROLE.search(text):
             return self.people.expand(m["name"])
+        members = _MEMBERS_OF.search(text)
+        if members and (generic or clean_name(members["name"]) == speaker):
+            # "Economists at Halden University"; "Health officials in Kessford" -> the one
+            # organisation named with both "Health" and "Kessford". The regex path reads
+            # the place before the verb as the speaker: that is replaced too.
+            for cand in (f"{members['np'].split()[0]} {members['name']}", members["name"]):
+                if full := self._full(cand):
+                    return full
         if not generic:
             return None
         if (m := _DEFINITE.search(text)) and m.start() < 40:
             return self.definite(n, m["head"], m["mod"])
         if m := _STUDY_BY.search(text):
             return self._full(m["name"]) or (m["name"] if len(m["name"].split()) <= 5 else None)
-        if m := _MEMBERS_OF.search(text):
-            # "Economists at Halden University"; "Health officials in Kessford" -> the
-            # one organisation named with both "Health" and "Kessford".
-            for cand in (f"{m['np'].split()[0]} {m['name']}", m["name"]):
-                if full := self._full(cand):
-                    return full
         for s, o in self.orgs:  # "The Westmarch Regional Assembly approved ..."
             if s == n and re.match(rf"(?:The\s+)?{re.escape(o)}(?:,[^,]{{2,80}},)?\s+(?:also\s+)?"
                                    rf"(?:{_STATE_VERBS})\b", text):

@@ -421,8 +421,7 @@ def _signals(doc: Document, n: int, s: Sentence, p: _Parsed, index: SpeakerIndex
     m = p.mention
     speaker, role = _resolve(n, s, m, index) if m else (None, None)
     sents = doc.sentences
-    refined = orgs.refine(n, text, speaker, sents[n - 1].text if n else None,
-                          sents[n + 1].text if n + 1 < len(sents) else None)
+    refined = orgs.refine(n, text, speaker, sents[n + 1].text if n + 1 < len(sents) else None)
     if refined != speaker:
         speaker, role = refined, index.roles.get(refined) if refined else None
     attribution = Attribution(speaker=speaker, role=role, verb=m.verb if m else None,
