@@ -64,7 +64,8 @@ GROUP_NOUNS = words(
     "statement"
 )
 _PRONOUNS = frozenset({"he", "she", "they"})
-_NOT_NAMES = words("he she they we i it this that these those there who what which yet but and")
+_NOT_NAMES = words("he she they we i it this that these those there who what which yet but and "
+                   "several some many others both all most few")
 _HONORIFICS = re.compile(r"^(?:Mr|Mrs|Ms|Dr|Prof|Sen|Gen|Rep|Gov)\.?\s+")
 # Words that start capitalised name sequences but are not names of speakers.
 TITLE_WORDS = words(
@@ -263,7 +264,14 @@ _NAME_THEN_VERB = re.compile(
     rf"(?<![\w\u2019'])(?P<name>{NAME_RE})(?:,\s(?P<role>[^,]{{2,80}}),)?\s+(?:(?:also|later|then|"
     rf"has|had|have|previously|publicly|repeatedly)\s+)*(?P<verb>{_SAY_FORMS})\b"
 )
-_VERB_THEN_NAME = re.compile(rf"\b(?P<verb>said|says|added|explained|wrote|told)\s+(?P<name>{NAME_RE})")
+_VERB_THEN_NAME = re.compile(
+    rf"\b(?P<verb>said|says|added|explained|wrote|told)\s+(?:(?:Dr|Mr|Mrs|Ms|Prof|Col|Gen|Sen|Gov)\.?\s+)?"
+    rf"(?P<name>{NAME_RE})")
+# "said Rovers chairman Victor Almqvist", "said board president Margaret Oyelaran",
+# "said Palvaro's foreign minister, Lucia Andrade-Kessel": the name after the role.
+_VERB_ROLE_NAME = re.compile(
+    r"\b(?P<verb>said|says|added|explained|wrote|told)\s+(?P<role>(?:[\w\u2019'\-]+\s+){0,3}?(?:"
+    + "|".join(sorted(PERSON_ROLES)) + rf")),?\s+(?:(?:Dr|Mr|Mrs|Ms|Prof|Col|Gen)\.?\s+)?(?P<name>{NAME_RE})")
 _ACCORDING = re.compile(
     rf"\b[Aa]ccording to (?P<np>(?:the |its |his |her )?[^,.;:“”\"]+?)"
     rf"(?:,\s(?P<name>{NAME_RE})(?=[,.;]|$)|(?=[,.;:]|\s+[a-z]+(?:ed|s)\b|$))"
@@ -306,8 +314,13 @@ def regex_mention(text: str) -> Mention | None:
         rank = 2 if m["verb"] in _MENTAL_FORMS else 0
         found.append((rank, -m.start(), Mention(text=name, start=start, end=start + len(name),
                                                 kind="name", verb=m["verb"], role=_strip_role(role))))
+    with_role = {}
+    for m in _VERB_ROLE_NAME.finditer(text):
+        with_role[m.start()] = m
+        found.append((0, -m.start(), Mention(text=m["name"], start=m.start("name"), end=m.end("name"),
+                                             kind="name", verb=m["verb"], role=_strip_role(m["role"]))))
     for m in _VERB_THEN_NAME.finditer(text):
-        if m["name"].lower() in _NOT_NAMES:
+        if m["name"].lower() in _NOT_NAMES or m.start() in with_role:
             continue
         found.append((0, -m.start(), Mention(text=m["name"], start=m.start("name"), end=m.end("name"),
                                              kind="name", verb=m["verb"])))
@@ -327,8 +340,10 @@ def regex_mention(text: str) -> Mention | None:
             kind: MentionKind = "name" if re.search(r"\b[A-Z]", np_text) else "group"
             cleaned = clean_name(np_text)
             offset = np_start + np_text.index(cleaned) if cleaned in np_text else np_start
+            appos = re.match(r",\s+(?:a|an|the)\s+([^,.;]{2,80})", text[m.end("np"):])
             mention = Mention(text=cleaned, start=offset, end=offset + len(cleaned), kind=kind,
-                              verb="according to")
+                              verb="according to",  # "according to Ines Duarte, a spokeswoman for"
+                              role=_strip_role(appos.group(1)) if appos and kind == "name" else None)
         found.append((1, -m.start(), mention))
     for m in _GROUP_VERB.finditer(text):
         who = clean_name(m["who"])
