@@ -76,3 +76,21 @@ def test_no_speaker_without_a_statement(method: str) -> None:
     text = ("The Orlen Canal Authority runs 40 barges. The authority was founded in 1961. "
             "The union has 2,000 members.")
     assert _speakers(text, method) == [None, None, None]
+
+
+def test_source_reviewed_by_an_organisation(method: str) -> None:
+    text = ("Aid is blocked, according to the Tarn Valley Relief Mission, a group of observers. "
+            "Troops crossed the river on Sunday, according to photographs reviewed by the mission.")
+    assert _speakers(text, method)[1] == "Tarn Valley Relief Mission"
+
+
+def test_lede_naming_the_speaker_in_the_next_sentence(method: str) -> None:
+    text = ("The owner of Brisk Haulage, a failed trucking firm, told a court on Friday that he "
+            "never hid any money. Owen Talbot, 61, is accused of fraud.")
+    assert _speakers(text, method)[0] == "Owen Talbot"
+
+
+def test_one_word_company_speaker_said_later_in_its_sentence(method: str) -> None:
+    text = ("Zentro said on Monday that it had lost $4 million. "
+            "Zentro opened in 2015 and says it employs 300 people.")
+    assert _speakers(text, method) == ["Zentro", "Zentro"]

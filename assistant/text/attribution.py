@@ -607,6 +607,16 @@ _DEFINITE = re.compile(
 _DEFINITE_TAIL = re.compile(
     r",\s+the\s+(?P<mod>[a-z]+\s+)?(?P<head>" + "|".join(sorted(ORG_HEADS | {"firm"}))
     + r")\s+(?:said|says|added|reported|announced)\W*$")
+# "according to satellite images reviewed by the mission": the organisation behind the source.
+_ACCORDING_BY = re.compile(
+    r"\baccording to [^,.;]*?\b(?:by|from|of)\s+the\s+(?P<mod>[a-z]+\s+)?(?P<head>"
+    + "|".join(sorted(ORG_HEADS)) + r")\b(?![\u2019']s)")
+# A lede naming its speaker by office ("The founder of Tervane Capital, ..., told a jury"),
+# the next sentence opening with the name ("Julian Pressley, 58, is accused ...").
+_OFFICE_OF = re.compile(
+    r"^The\s+(?:[a-z]+\s+){0,2}(?:founder|owner|" + "|".join(sorted(PERSON_ROLES))
+    + r")\s+of\s+(?P<org>[A-Z][^,]*?)(?:,[^,]{2,120},)?\s+(?:" + _SAY_FORMS + r")\b")
+_OPENS_WITH_NAME = re.compile(rf"^(?P<name>{NAME_RE}),\s+(?:\d+,|a\s|an\s|the\s|who\s)")
 _QUOTE_ONLY = re.compile(r"^\s*[“\"][^“”\"]+[”\"]\s*$")
 
 
@@ -674,6 +684,10 @@ class OrgIndex:
         if (found is None and speaker is None and after and _QUOTE_ONLY.match(text)
                 and (m := _CAME_FROM.match(after))):  # a quote, then "That warning came from NAME"
             found = self.people.expand(m["name"])
+        if found is None and after and (m := _OFFICE_OF.match(text)) and (
+                generic or clean_name(m["org"]) == speaker) and (
+                nm := _OPENS_WITH_NAME.match(after)) and self.people.looks_like_person(nm["name"]):
+            found = self.people.expand(nm["name"])
         result = found or speaker
         if result:
             self.speakers.append((n, result))
@@ -703,10 +717,14 @@ class OrgIndex:
                                    rf"(?:{_STATE_VERBS})\b", text):
                 return o
         first = re.match(r"(?:The\s+)?([A-Z][\w\u2019'\-]+)\b", text)
+        earlier = {sp for s, sp in self.speakers if s < n and not self.people.is_person(sp)}
         if first and first.group(1) not in TITLE_WORDS | _NOT_NAMES and (
-                full := self._full(first.group(1))) and re.search(
+                full := self._full(first.group(1))
+                or (first.group(1) if first.group(1) in earlier else None)) and re.search(
                 r"\band\s+(?:[a-z]+\s+){0,3}(?:said|says)\b", text):  # "Tervane was ... and said"
             return full
         if m := _DEFINITE_TAIL.search(text):
+            return self.definite(n, m["head"], m["mod"])
+        if m := _ACCORDING_BY.search(text):
             return self.definite(n, m["head"], m["mod"])
         return None
