@@ -74,8 +74,9 @@ def test_constructions_naming_the_speaker(method: str) -> None:
 def test_no_speaker_without_a_statement(method: str) -> None:
     """Precision: an organisation named in the article's own voice is not a speaker."""
     text = ("The Orlen Canal Authority runs 40 barges. The authority was founded in 1961. "
-            "The union has 2,000 members.")
-    assert _speakers(text, method) == [None, None, None]
+            "The union has 2,000 members. \"We will not sell.\" "
+            "That was part of Orlen's plan to cut costs.")
+    assert _speakers(text, method) == [None, None, None, None, None]
 
 
 def test_source_reviewed_by_an_organisation(method: str) -> None:

@@ -590,9 +590,12 @@ _TITLES_BEFORE_NAME = r"(?:(?:Col|Gen|Lt|Maj|Capt|Cpt|Sgt|Adm|Cmdr|Dr|Prof|Mr|Mr
 _APPOSITIVE_ROLE = re.compile(
     r"\b(?:" + "|".join(sorted(PERSON_ROLES)) + r"),\s+" + _TITLES_BEFORE_NAME
     + rf"(?P<name>{NAME_RE}),\s+(?:{_SAY_FORMS}|called|described|dismissed|rejected)\b")
+# Nouns that name something said: "That was the verdict of NAME", "That warning came from NAME".
+_SAID_NOUNS = ("verdict|view|warning|assessment|claim|criticism|comment|remark|message|accusation|"
+               "charge|complaint|response|reaction|words|assurance|promise|plea|argument|prediction")
 _CAME_FROM = re.compile(
-    r"^(?:That|This|The|Such)\s+(?:[a-z]+\s+){0,2}(?:was|is|came|comes)\s+(?:(?:the|a|an)\s+)?"
-    rf"(?:[a-z]+\s+){{0,2}}(?:of|from)\s+{_TITLES_BEFORE_NAME}(?P<name>{NAME_RE})")
+    rf"^(?:That|This|Such)\s+(?:(?:{_SAID_NOUNS})\s+)?(?:was|is|came|comes)\s+(?:(?:the|a|an)\s+)?"
+    rf"(?:(?:[a-z]+\s+)?(?:{_SAID_NOUNS})\s+)?(?:of|from)\s+{_TITLES_BEFORE_NAME}(?P<name>{NAME_RE})")
 _STUDY_BY = re.compile(
     r"\b(?:study|survey|report|analysis|poll|review|audit|assessment)\s+(?:published\s+)?"
     r"(?:by|from)\s+(?:[a-z]+\s+(?:at|of|from)\s+)?(?:the\s+)?(?P<name>[A-Z][^,;:]*?)"
