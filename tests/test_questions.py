@@ -257,10 +257,7 @@ def test_every_claim_gets_a_question_even_a_headline_without_a_finite_verb() -> 
 
 
 def test_without_spacy_questions_are_built_from_the_text(monkeypatch: pytest.MonkeyPatch) -> None:
-    import assistant.steps.questions as questions
-
     monkeypatch.setattr(sig, "_nlp", lambda: None)
-    questions._parse.cache_clear()
     railways = claim("Indian Railways has been completely privatized, and as a result, scores of people would "
                      "lose their jobs.", type_=ClaimType.causal, as_of=None)
     assert [q.question for q in code_questions(railways)] == ["Has Indian Railways been completely privatized?"]
@@ -271,7 +268,6 @@ def test_without_spacy_questions_are_built_from_the_text(monkeypatch: pytest.Mon
                      "Did Charlie Kirk say on 23 October 2020 that Joe Biden said he wants to ban fracking in the US?"]
     masks = claim("Wearing face masks will stop the spread of covid 19.", type_=ClaimType.prediction, as_of=None)
     assert [q.question for q in code_questions(masks)] == ["Will wearing face masks stop the spread of covid 19?"]
-    questions._parse.cache_clear()
 
 
 @needs_spacy
@@ -292,3 +288,14 @@ def test_a_name_with_a_pronoun_in_it_is_not_a_dangling_reference() -> None:
     c = claim("Ernest Medina participated in the My Lai Massacre.", as_of=None)
     texts = [q.question for q in code_questions(c)]
     assert texts[0] == "Did Ernest Medina participate in the My Lai Massacre?"
+
+
+def test_questions_made_without_spacy_leave_no_stale_parse_behind(monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("spacy")
+    # Once, a no-spaCy run cached "no parse" for a text, and the spaCy path then crashed on it.
+    text = "The council approved a $40 million bridge repair on Monday."
+    monkeypatch.setattr(sig, "_nlp", lambda: None)
+    without = [q.question for q in code_questions(claim(text, type_=ClaimType.event, as_of=None))]
+    monkeypatch.undo()
+    with_spacy = [q.question for q in code_questions(claim(text, type_=ClaimType.event, as_of=None))]
+    assert without and with_spacy

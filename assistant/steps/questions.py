@@ -124,12 +124,18 @@ def with_dates(claim: Claim) -> str:
     return text
 
 
-@lru_cache(maxsize=256)
 def _parse(text: str) -> Any:
     """The spaCy parse of `text`, once: the checks re-read the same claim and question
     texts many times (a parse is ~10-40 ms on a loaded CPU). None without spaCy."""
     nlp = sig._nlp()
-    return nlp(text) if nlp is not None else None
+    return _parse_with(nlp, text) if nlp is not None else None
+
+
+@lru_cache(maxsize=256)
+def _parse_with(nlp: Any, text: str) -> Any:
+    # Keyed on the pipeline too: a "no spaCy" None is never cached and then served to a
+    # process (or test) that has the parser.
+    return nlp(text)
 
 
 _FUNCTION_WORDS = words("a an the is are was were be been being am has have had do does did will would "

@@ -42,6 +42,7 @@ from assistant.text.attribution import (
     PLACES,
     SAY_LEMMAS,
     Mention,
+    OrgIndex,
     SpeakerIndex,
     clean_name,
     pronoun_gender,
@@ -370,9 +371,10 @@ def analyze_sentences(doc: Document, method: Literal["auto", "spacy", "regex"] =
             if p.mention.role and name not in index.roles:
                 index.roles[name] = p.mention.role
 
+    orgs = OrgIndex([s.text for s in sentences], index)
     out = []
     for n, (s, p) in enumerate(zip(sentences, parsed, strict=True)):
-        out.append(_signals(doc, n, s, p, index, used, weights))
+        out.append(_signals(doc, n, s, p, index, used, weights, orgs))
     return out
 
 
@@ -411,13 +413,17 @@ def _paragraph_sizes(sentences: Any) -> Counter[int]:
 
 
 def _signals(doc: Document, n: int, s: Sentence, p: _Parsed, index: SpeakerIndex,
-             method: Method, weights: ScoreWeights) -> SentenceSignals:
+             method: Method, weights: ScoreWeights, orgs: OrgIndex) -> SentenceSignals:
     text = s.text
     date_ents = [(e.start - s.start, e.end - s.start) for e in p.entities if e.label == "DATE"]
     numbers = [n_.model_copy(update={"start": n_.start + s.start, "end": n_.end + s.start})
                for n_ in find_numbers(text, date_ents)]
     m = p.mention
     speaker, role = _resolve(n, s, m, index) if m else (None, None)
+    sents = doc.sentences
+    refined = orgs.refine(n, text, speaker, sents[n + 1].text if n + 1 < len(sents) else None)
+    if refined != speaker:
+        speaker, role = refined, index.roles.get(refined) if refined else None
     attribution = Attribution(speaker=speaker, role=role, verb=m.verb if m else None,
                               hedges=list(dict.fromkeys(h.lower() for h in _HEDGES.findall(text))))
     sp_at = text.find(speaker) if speaker else -1
