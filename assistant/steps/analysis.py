@@ -461,11 +461,12 @@ def claims_from(doc: Document, reading: Reading, opts: Options, model: str | Non
         worth = cand.checkworthiness
         if vote:  # a lift, never a penalty: the model lists a few sentences, not every one
             worth = round((1 - MODEL_VOTE) * worth + MODEL_VOTE, 2)
-        if worth < opts.analysis.min_check_worthiness:
+        cal = calibrated.get(sentence.id)
+        if worth < opts.analysis.min_check_worthiness and not (cal is not None and cal.decision):
             notes.append(f"claim for {sentence.id} left out: check-worthiness {worth:.2f}")
             continue
         reason = cand.checkworthiness_reason
-        if cal := calibrated.get(sentence.id):
+        if cal is not None:
             worth, reason = cal.probability, _calibrated_reason(reason, cal)
         if reading.answered:
             reason += f"; model: {'check-worthy' if vote else 'not picked'}"
