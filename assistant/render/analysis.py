@@ -75,11 +75,15 @@ def claim_md(c: Claim, questions: list[VerificationQuestion]) -> list[str]:
     return [*lines, ""]
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
 def provenance_md(p: Provenance) -> list[str]:
     prompts = ", ".join(f"{r.name} v{r.version} ({r.hash})" for r in p.prompts)
-    return ["---", f"*{p.backend} · {p.model} · {p.usage.calls} calls · {p.usage.prompt_tokens} prompt + "
-                   f"{p.usage.completion_tokens} completion tokens · {p.latency_s:.1f} s · "
-                   f"{p.attempts} attempts · prompts: {prompts}*"]
+    return ["---", f"*{p.backend} · {p.model} · {_count(p.usage.calls, 'call')} · {p.usage.prompt_tokens} "
+                   f"prompt + {p.usage.completion_tokens} completion tokens · {p.latency_s:.1f} s · "
+                   f"{_count(p.attempts, 'attempt')} · prompts: {prompts}*"]
 
 
 def to_markdown(result: BaseModel) -> str:
