@@ -24,59 +24,20 @@ import statistics
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
 from typing import Any
+
+from bench_analyze import (
+    Recorder,  # the same recording wrapper (run from benchmarks/ or as a script)
+)
 
 from assistant import Assistant
 from assistant.backends import get_backend
-from assistant.backends.base import ChatRequest, ChatResponse
 from assistant.backends.embedded import EmbeddedBackend
 from assistant.backends.server import make_server
 from assistant.evals.paths import data_dir
 from assistant.text.intake import document_from_text
 
 TARGET_S = 5.0
-
-
-@dataclass
-class Call:
-    tokens: list[int]
-    schema: dict[str, Any] | None
-    response: ChatResponse
-
-
-@dataclass
-class Recorder:
-    """The embedded backend, keeping every exchange's prompt tokens for the raw replay."""
-
-    inner: EmbeddedBackend
-    calls: list[Call] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    @property
-    def name(self) -> str:
-        return self.inner.name
-
-    @property
-    def model(self) -> str:
-        return self.inner.model
-
-    @property
-    def base_url(self) -> str | None:
-        return None
-
-    def complete(self, request: ChatRequest) -> ChatResponse:
-        tokens = self.inner.tokenize_chat(request.messages)
-        response = self.inner.complete(request)
-        with self.lock:
-            self.calls.append(Call(tokens, request.json_schema, response))
-        return response
-
-    async def acomplete(self, request: ChatRequest) -> ChatResponse:  # pragma: no cover
-        return self.complete(request)
-
-    def count_tokens(self, text: str) -> int:
-        return self.inner.count_tokens(text)
 
 
 def sample(n: int) -> list[dict[str, Any]]:
