@@ -384,6 +384,8 @@ _SINGLE_QUOTED = re.compile(r"(?:^|(?<=[\s:]))['‘]([^'‘’\n]{8,}?)['’](?=
 _REGEX_FRAME = re.compile(  # without a parse: "<Name ...> said/claimed (on <date>) (that|:) <content>"
     r"^(?P<who>[A-Z][^,:;“\"]{1,60}?)\s+(?:said|says|claimed|claims|stated|states|warned|reported|"
     r"announced|tweeted|wrote|declared)(?:\s+(?:on|in)\s+[^:,]{2,25}?)?(?:\s+that|:|,)?\s+(?P<what>.+)$")
+_REGEX_LEANS = re.compile(r"^(he|she|they|it|we|i|this|these)\s+", re.IGNORECASE)
+_REGEX_SAYS = re.compile(r"\b(?:said|says|told|claimed|claims|stated|warned|added)\b")
 _REGEX_AUX = re.compile(r"^(?P<subj>(?:[\w’'%$.&()-]+\s){1,8}?)(?P<aux>is|are|was|were|has|have|had|will|"
                         r"would|can|could|should)\s+(?P<rest>\S.*)$")
 
@@ -402,7 +404,8 @@ def _regex_inverted(text: str) -> str | None:
     no clause of its own (no comma, no who/that/which)."""
     first = re.split(r",\s+(?:and|but|while|as)\b|;", text, maxsplit=1)[0].rstrip(" .")
     m = _REGEX_AUX.match(first)
-    if m is None or re.search(r"(?i)\b(?:who|that|which|whose|where|when|if|because)\b|,", m["subj"]):
+    if m is None or re.search(r"(?i)\b(?:who|that|which|whose|where|when|if|because)\b|,", m["subj"]) \
+            or _REGEX_SAYS.search(m["subj"]):  # "X said the company had ..." has no such subject
         return None
     subj = _lower_first(m["subj"].strip())
     return f"{m['aux'].capitalize()} {subj} {m['rest']}?"
@@ -754,6 +757,12 @@ def code_questions(claim: Claim) -> list[VerificationQuestion]:
         core = re.sub(r"^(?:According to [^,]+,\s*)", "", text).rstrip(" .")
         frame = _REGEX_FRAME.match(core)
         content = frame.group("what").strip(" “”\"'") if frame else None
+        said = content  # what the on-record question quotes, pronouns and all
+        if frame and content and (lean := _REGEX_LEANS.match(content)):
+            # "X said they feared ...": the pronoun is X ("X feared ..."); "it", "we" ...
+            # point elsewhere, so the claim as a whole is asked instead.
+            content = f"{frame.group('who')} {content[lean.end():]}" \
+                if lean.group(1).lower() in ("he", "she", "they") else None
         fact = content if content and len(content.split()) >= 3 else core
         who = frame.group("who") if frame else speaker if named_speaker else None
         # The reported content first; where it leans on the frame ("... said he would"),
@@ -764,8 +773,10 @@ def code_questions(claim: Claim) -> list[VerificationQuestion]:
             add(_regex_inverted(part), "yes_no", part, own)
             if not any(question_kind(q.question) == "yes_no" for q in out):
                 add(f"Is it true that {_lower_first(part)}?", "yes_no", part, own)
-        if who and (content or claim.type == ClaimType.attributed_statement):
-            add(f"Did {who} say{_say_when(claim)} that {_lower_first(fact)}?", "on_record", fact)
+        if who and (content or (claim.type == ClaimType.attributed_statement
+                                and not _REGEX_SAYS.search(core))):  # no "say that X said"
+            said_fact = said if said and len(said.split()) >= 3 else fact
+            add(f"Did {who} say{_say_when(claim)} that {_lower_first(said_fact)}?", "on_record", said_fact)
         return out
     text = sentence_case(text)
     sent = _parse(text)
