@@ -288,3 +288,13 @@ def test_calibrate_command_rejects_rows_without_features(tmp_path: Path,
     data.write_text('{"text": "a claim", "label": 1}\n', encoding="utf-8")
     assert main(["calibrate", "--task", "verdict", "--data", str(data)]) == 3
     assert "precomputed" in capsys.readouterr().err
+
+
+def test_a_labelled_file_that_is_not_utf8_is_a_clear_input_error(tmp_path):
+    from assistant.calibration import read_labelled
+    from assistant.errors import InputError
+
+    bad = tmp_path / "rows.jsonl"
+    bad.write_bytes(b'{"text": "caf\xe9", "label": 1}\n')
+    with pytest.raises(InputError, match="not UTF-8"):
+        read_labelled(bad, "checkworthiness")

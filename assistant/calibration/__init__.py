@@ -26,6 +26,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from assistant.calibration._checkworthiness import FEATURES as CHECKWORTHINESS_FEATURES
 from assistant.calibration._checkworthiness import (
@@ -102,29 +103,42 @@ def _label(value: object, where: str) -> int:
     raise InputError(f"{where}: label must be 0 or 1 (or true/false), got {value!r}")
 
 
+def read_records(path: Path) -> tuple[bytes, list[tuple[int, dict[str, Any]]]]:
+    """The file's bytes (for its hash) and its JSONL objects with their line numbers; an
+    `InputError` naming the file and line for anything unreadable, not UTF-8 or not an object."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"no such file: {path}") from None
+    except OSError as err:
+        raise InputError(f"cannot read {path}: {err.strerror or err}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError(f"{path} is not UTF-8 text") from None
+    out = []
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{path}:{n}: not JSON ({exc.msg})") from None
+        if not isinstance(rec, dict):
+            raise InputError(f"{path}:{n}: each line must be a JSON object")
+        out.append((n, rec))
+    if not out:
+        raise InputError(f"{path} has no rows")
+    return raw, out
+
+
 def read_labelled(path: str | Path, task: Task, *, group_by: str = "group",
                   method: str = "auto") -> LabelledRows:
     """Read `path` (JSONL). checkworthiness: `text`, `label`, optional `group_by` field;
     features are computed here. faithfulness / verdict: `features` (name -> number),
     `label`, optional group: precomputed feature rows. A row without a group is its own."""
     file = Path(path)
-    try:
-        raw = file.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"no such file: {file}") from None
-    records = []
-    for n, line in enumerate(raw.decode("utf-8", errors="strict").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{file}:{n}: not JSON ({exc.msg})") from None
-        if not isinstance(rec, dict):
-            raise InputError(f"{file}:{n}: each line must be a JSON object")
-        records.append((n, rec))
-    if not records:
-        raise InputError(f"{file} has no rows")
+    raw, records = read_records(file)
     labels = [_label(rec.get("label"), f"{file}:{n}") for n, rec in records]
     groups = [str(rec[group_by]) if rec.get(group_by) is not None else f"row{n}" for n, rec in records]
     texts: list[str] | None = None

@@ -116,35 +116,6 @@ def run_calibrate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _records(path: Path) -> tuple[bytes, list[tuple[int, dict[str, Any]]]]:
-    from assistant.errors import InputError
-
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"no such file: {path}") from None
-    except OSError as err:
-        raise InputError(f"cannot read {path}: {err.strerror or err}") from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise InputError(f"{path} is not UTF-8 text") from None
-    out = []
-    for n, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{path}:{n}: not JSON ({exc.msg})") from None
-        if not isinstance(rec, dict):
-            raise InputError(f"{path}:{n}: each line must be a JSON object")
-        out.append((n, rec))
-    if not out:
-        raise InputError(f"{path} has no rows")
-    return raw, out
-
-
 def _label(value: object, where: str) -> int:
     from assistant.errors import InputError
 
@@ -156,7 +127,9 @@ def _label(value: object, where: str) -> int:
 def _text_rows(path: Path) -> bool:
     """True when the file's rows carry a summary to compute features from (its first row
     decides; `_faithfulness_rows` then holds every row to that)."""
-    _, records = _records(path)
+    from assistant.calibration import read_records
+
+    _, records = read_records(path)
     first = records[0][1]
     return "features" not in first and "summary" in first
 
@@ -165,12 +138,12 @@ def _faithfulness_rows(args: argparse.Namespace) -> tuple[Any, str, list[str]]:
     """Feature rows computed from labelled (article, summary) rows with the model behind
     the backend options; (rows, the model key, notes for the profile)."""
     from assistant.backends import get_backend
-    from assistant.calibration import FittedOn, LabelledRows
+    from assistant.calibration import FittedOn, LabelledRows, read_records
     from assistant.errors import InputError
     from assistant.steps.faithfulness import FEATURES
     from assistant.text.intake import document_from_text
 
-    raw, records = _records(args.data)
+    raw, records = read_records(args.data)
     docs, summaries, labels, groups = [], [], [], []
     for n, rec in records:
         where = f"{args.data}:{n}"
