@@ -202,6 +202,18 @@ def fit_profile(data: LabelledRows, task: Task, model: str, *, folds: int = 5, l
                             word_model=word_model)
 
 
+def choice_note(task: Task, choice: ProfileChoice | None, model: str | None,
+                without: str) -> str | None:
+    """What a result should say about the profile it used: none found (`without` says
+    what decides then), the documented default for another model, or nothing."""
+    if choice is None:
+        return f"no {task} profile found: {without}"
+    if choice.default_used:
+        return (f"no {task} profile for model {model!r}: used the documented default "
+                f"({choice.profile.key}); fit one with `assistant calibrate --task {task}`")
+    return None
+
+
 def score_row(profile: Profile, row: dict[str, float], *, default_used: bool = False,
               shown: int = SHOWN_EFFECTS, fit: LogisticFit | None = None) -> CalibratedScore:
     """The profile's probability and decision for one feature row, with its largest effects."""

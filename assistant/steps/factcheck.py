@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from assistant.calibration import LogisticFit, ProfileChoice, find_profile, score_row
+from assistant.calibration import LogisticFit, ProfileChoice, choice_note, find_profile, score_row
 from assistant.core.driver import Noted, Step
 from assistant.core.structured import CallSpec, Probability, ProbeSpec, Structured
 from assistant.errors import InputError
@@ -495,12 +495,9 @@ def _calibrated(claims: Sequence[ClaimInput], hits: list[list[Hit]], evidence: E
                                                             prompts_dir=opts.prompts_dir)]
     results: list[Probability] = (yield specs) if specs else []
     choice = find_profile("verdict", model, "precomputed", directory=opts.profiles_dir)
-    if choice is None:
-        notes.append("no verdict profile found: the model's probabilities decide by a fixed rule "
-                     "(supported at P(supported) >= 0.5 above P(contradicted))")
-    elif choice.default_used:
-        notes.append(f"no verdict profile for model {model!r}: used the documented default "
-                     f"({choice.profile.key}); fit one with `assistant calibrate --task verdict`")
+    if note := choice_note("verdict", choice, model, "the model's probabilities decide by a fixed rule "
+                           "(supported at P(supported) >= 0.5 above P(contradicted))"):
+        notes.append(note)
     if any(p.method == "label" for p in results):
         notes.append("the endpoint returned no log-probabilities: the model's greedy Yes/No "
                      "stands in for its probability")

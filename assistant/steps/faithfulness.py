@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from assistant.calibration import LogisticFit, ProfileChoice, find_profile, score_row
+from assistant.calibration import LogisticFit, ProfileChoice, choice_note, find_profile, score_row
 from assistant.core.driver import Noted, Step
 from assistant.core.structured import CallSpec, Findings, Probability, ProbeSpec
 from assistant.errors import InputError, ValidationIssue
@@ -219,12 +219,9 @@ def faithfulness_step(doc: Document, summary_text: str, opts: Options, count: To
             specs += [entailment.probe(entailment.premise(ref, s.text), s.text,
                                        prompts_dir=opts.prompts_dir) for s, *_ in found]
             choice = find_profile("faithfulness", model, "precomputed", directory=opts.profiles_dir)
-            if choice is None:
-                notes.append("no faithfulness profile found: the model's probability is reported, "
-                             "the deterministic rule decides")
-            elif choice.default_used:
-                notes.append(f"no faithfulness profile for model {model!r}: used the documented "
-                             f"default ({choice.profile.key}); fit one with `assistant calibrate`")
+            if note := choice_note("faithfulness", choice, model,
+                                   "the model's probability is reported, the deterministic rule decides"):
+                notes.append(note)
         results: list[Any] = yield specs
         n = len(sentences) if opts.faithfulness.judge else 0
         drafts = [r.value for r in results[:n]] if opts.faithfulness.judge else drafts
