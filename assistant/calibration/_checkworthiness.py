@@ -37,8 +37,7 @@ import re
 from collections.abc import Sequence
 from typing import Literal, NamedTuple
 
-from assistant.calibration._cv import CrossValidation, grouped_folds
-from assistant.calibration._logistic import best_threshold, fit_logistic
+from assistant.calibration._cv import CrossValidation, cross_validate
 from assistant.calibration._words import (
     WordCounts,
     WordModel,
@@ -159,26 +158,17 @@ def cross_validate_checkworthiness(rows: Sequence[dict[str, float]], texts: Sequ
     (`cross_fitted_scores`). Threshold: balanced accuracy on the training rows."""
     per_group = group_counts(texts, labels, groups)
     neighbours = neighbours_of(groups)
-    probs, preds, fold_of = [0.0] * len(rows), [0] * len(rows), [0] * len(rows)
-    thresholds = []
-    for n, test in enumerate(grouped_folds(groups, k)):
-        held = set(test)
-        train = [i for i in range(len(rows)) if i not in held]
+
+    def fold_rows(train: list[int], test: list[int]) -> list[dict[str, float]]:
         counts = WordCounts()
         for g in {groups[i] for i in train}:
             counts = counts + per_group[g]
         model = fit_word_model(counts, keep=keep)
         scores = cross_fitted_scores(texts, labels, groups, train, keep=keep, per_group=per_group)
         scores.update({i: model.scores(texts[i]) for i in test})
-        full = add_word_features(rows, [scores[i] for i in range(len(rows))], neighbours)
-        fit = fit_logistic([full[i] for i in train], [labels[i] for i in train], FEATURES, l2=l2)
-        cut = best_threshold([labels[i] for i in train], [fit.probability(full[i]) for i in train])
-        thresholds.append(cut)
-        for i in test:
-            probs[i] = fit.probability(full[i])
-            preds[i] = int(probs[i] >= cut)
-            fold_of[i] = n
-    return CrossValidation(probabilities=probs, predictions=preds, thresholds=thresholds, fold_of=fold_of)
+        return add_word_features(rows, [scores[i] for i in range(len(rows))], neighbours)
+
+    return cross_validate(rows, labels, groups, FEATURES, k=k, l2=l2, fold_rows=fold_rows)
 
 
 class FullFit(NamedTuple):

@@ -7,7 +7,7 @@ fold's threshold is chosen on its own training rows, never on the rows it is sco
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from pydantic import BaseModel, Field
 
@@ -64,19 +64,25 @@ class CrossValidation(BaseModel):
 
 def cross_validate(rows: Sequence[Row], labels: Sequence[int], groups: Sequence[str],
                    features: Sequence[str], *, k: int = 5, l2: float = 0.1,
-                   class_weight: ClassWeight = "balanced") -> CrossValidation:
+                   class_weight: ClassWeight = "balanced",
+                   fold_rows: Callable[[list[int], list[int]], Sequence[Row]] | None = None,
+                   ) -> CrossValidation:
+    """Out-of-fold probabilities and decisions, whole groups held out. `fold_rows(train,
+    test)` gives the rows a fold fits and scores on, for features that must themselves be
+    fitted on the training rows only (the check-worthiness word model); default `rows`."""
     folds = grouped_folds(groups, k)
     probs, preds, fold_of = [0.0] * len(rows), [0] * len(rows), [0] * len(rows)
     thresholds = []
     for n, test in enumerate(folds):
         held = set(test)
         train = [i for i in range(len(rows)) if i not in held]
-        fit = fit_logistic([rows[i] for i in train], [labels[i] for i in train], features,
+        seen = fold_rows(train, test) if fold_rows is not None else rows
+        fit = fit_logistic([seen[i] for i in train], [labels[i] for i in train], features,
                            l2=l2, class_weight=class_weight)
-        cut = best_threshold([labels[i] for i in train], [fit.probability(rows[i]) for i in train])
+        cut = best_threshold([labels[i] for i in train], [fit.probability(seen[i]) for i in train])
         thresholds.append(cut)
         for i in test:
-            probs[i] = fit.probability(rows[i])
+            probs[i] = fit.probability(seen[i])
             preds[i] = int(probs[i] >= cut)
             fold_of[i] = n
     return CrossValidation(probabilities=probs, predictions=preds, thresholds=thresholds, fold_of=fold_of)
