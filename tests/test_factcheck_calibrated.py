@@ -26,9 +26,11 @@ from assistant.steps.factcheck import (
     calibrated_verdict,
     claim_parts,
     premise_mismatches,
+    retrieval_query,
     verify_evidence_quote,
 )
 from assistant.steps.options import Options
+from assistant.text.grounding import content_terms
 
 EVIDENCE = ("Harbor bridge to close\n\nThe city council voted 7-2 on Tuesday to close the Harbor "
             "Bridge for six weeks. Repairs will cost $4.2 million, according to city engineer Dana "
@@ -177,6 +179,26 @@ def test_retrieval_prefers_sentences_that_cover_the_rest_of_the_claim() -> None:
     top2 = [h.sentence.id for h in EvidenceIndex(evidence).search(claim, 2)]
     assert "S4" in top2  # the sale: plain BM25 ranks the founding sentences first
     assert "S4" not in [h.sentence.id for h in EvidenceIndex(evidence).search(claim, 2, method="bm25")]
+
+
+def test_retrieval_matches_dates_written_differently(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The claim's gold set is the reopening and the dateline ("Nov. 14, 2018" written as
+    # "November 14th, 2018"); only the normalised terms put both in the top 2.
+    text = ("The Harbor Bridge reopened to traffic on Wednesday after two years of repairs.\n\n"
+            "Posted November 14th, 2018\n\n"
+            "The Harbor Bridge first opened in 1931 and was closed in 2018 for repairs.\n\n"
+            "Drivers had used the ferry across the harbor while the bridge was closed.")
+    evidence = load_evidence([text])
+    claim = ["The Harbor Bridge reopened on Nov. 14, 2018."]
+    assert {h.sentence.id for h in EvidenceIndex(evidence).search(claim, 2)} == {"S1", "S2"}
+    monkeypatch.setattr("assistant.steps.factcheck.match_terms", content_terms)
+    assert "S2" not in {h.sentence.id for h in EvidenceIndex(evidence).search(claim, 2)}
+
+
+def test_retrieval_query_is_the_claim_and_its_questions() -> None:
+    claim = ClaimInput(id="C1", text="The bridge reopened in 2018.", questions=["When did the bridge reopen?"])
+    assert retrieval_query(claim) == ["The bridge reopened in 2018.", "When did the bridge reopen?"]
+    assert retrieval_query(ClaimInput(id="C2", text="The bridge closed.")) == ["The bridge closed."]
 
 
 def test_wice_recall_needs_a_complete_gold_set() -> None:

