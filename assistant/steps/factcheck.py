@@ -196,6 +196,9 @@ def verify_evidence_quote(evidence: EvidenceSet, q: EvidenceQuote) -> bool:
 VERDICT_CHECK_FEATURES = ("chk_contradicting", "chk_entity", "chk_negation", "coverage")
 VERDICT_MODEL_FEATURES = ("logit_sup", "logit_con")
 VERDICT_FEATURES = VERDICT_CHECK_FEATURES + VERDICT_MODEL_FEATURES
+# The second decision, for a claim not supported: refuted or not enough evidence.
+REFUTE_FEATURES = ("best_coverage", "name_coverage", "chk_contradicting", "chk_entity", "chk_negation",
+                   "logit_sup", "logit_con")
 
 
 def _logit(p: float) -> float:
@@ -234,19 +237,48 @@ def premise_mismatches(claim: str, hits: Sequence[Hit], evidence: EvidenceSet) -
     return [m for m in found[0] if m.kind in common]
 
 
+_ANY_NAME = re.compile(r"\b(?:[A-Z][\w'-]+|\d[\d,.]*)")
+
+
+def name_coverage(claim: str, texts: Sequence[str]) -> float:
+    """Share of the claim's names and figures (capitalised words, numbers; content terms)
+    that the texts contain: is the evidence about the claim's subject? 1.0 with none."""
+    names = {t for m in _ANY_NAME.finditer(claim) for t in content_terms(m.group(0))}
+    if not names:
+        return 1.0
+    pool = set(content_terms(" ".join(texts)))
+    return len(names & pool) / len(names)
+
+
+def term_share(claim: str, text: str) -> float:
+    """Share of the claim's content terms in one sentence (figures count as terms, with no
+    cap: a sentence stating a different figure is still about the claim)."""
+    terms = set(content_terms(claim))
+    return len(terms & set(content_terms(text))) / len(terms) if terms else 0.0
+
+
 def verdict_features(claim: str, hits: Sequence[Hit], mismatches: Sequence[Mismatch],
-                     p_sup: float | None, p_con: float | None) -> dict[str, float]:
-    """The named features of one claim's verdict; model features absent without probabilities."""
+                     p_sup: float | None, p_con: float | None,
+                     judge: Sequence[float] | None = None) -> dict[str, float]:
+    """The named features of one claim's verdict; model features absent without probabilities
+    (`judge`: P(A), P(B), P(C) of the one-call probe, when asked)."""
     kinds = {m.kind for m in mismatches}
+    texts = [h.sentence.text for h in hits]
     feats = {
         "chk_contradicting": float(any(m.kind in _CONTRADICTING and m.source_span is not None
                                        for m in mismatches)),
         "chk_entity": float(MismatchKind.entity in kinds),
         "chk_negation": float(MismatchKind.negation in kinds),
-        "coverage": round(support(claim, [h.sentence.text for h in hits]), 4) if hits else 0.0,
+        "coverage": round(support(claim, texts), 4) if hits else 0.0,
+        "best_coverage": round(max(term_share(claim, t) for t in texts), 4) if hits else 0.0,
+        "name_coverage": round(name_coverage(claim, texts), 4) if hits else 0.0,
     }
     if p_sup is not None and p_con is not None:
         feats.update(logit_sup=round(_logit(p_sup), 4), logit_con=round(_logit(p_con), 4))
+    if judge is not None:
+        a, b, c = (max(x, 1e-4) for x in judge)
+        feats.update(judge_true=round(_logit(judge[0]), 4), judge_false=round(math.log(b / c), 4),
+                     judge_false_vs_true=round(math.log(b / a), 4))
     return feats
 
 
@@ -290,15 +322,25 @@ def _relevant(claim: str, hits: Sequence[Hit]) -> list[Hit]:
     return keep or list(hits[:1])
 
 
+def fixed_refutation(feats: dict[str, float], p_final: float) -> bool:
+    """The rule without a refutation profile: a differing figure or date, or P(supported)
+    at most `REFUTE_BELOW` over evidence holding `REFUTE_COVERAGE` of the claim's words."""
+    return feats["chk_contradicting"] > 0 or (p_final <= REFUTE_BELOW and feats["coverage"] >= REFUTE_COVERAGE)
+
+
 def calibrated_verdict(claim: ClaimInput, hits: list[Hit], mismatches: list[Mismatch],
                        p_sup: Probability, p_con: Probability, evidence: EvidenceSet,
-                       choice: ProfileChoice | None, fit: LogisticFit | None = None) -> ClaimVerdict:
-    """One verdict from the two probabilities and the checks (pure code).
+                       choice: ProfileChoice | None, fit: LogisticFit | None = None,
+                       refute_choice: ProfileChoice | None = None,
+                       refute_fit: LogisticFit | None = None) -> ClaimVerdict:
+    """One verdict from the two probabilities and the checks (pure code), in two decisions.
 
-    With a profile, its calibrated P(supported) decides supported; without one, the model's
-    P(supported) >= 0.5 with no differing figure does. An unsupported claim is refuted by
-    the rule at `REFUTE_BELOW`; otherwise it is not enough evidence, naming the clause of
-    the claim that a sentence does state, if one does.
+    Supported or not: with a verdict profile, its calibrated P(supported) decides; without
+    one, the model's P(supported) >= 0.5 with no differing figure does. Then, for a claim
+    not supported, refuted or not enough evidence: with a refutation profile, its calibrated
+    P(refuted) decides (is the evidence about the claim and does it say otherwise?); without
+    one, `fixed_refutation`. Not enough evidence names the clause of the claim that a
+    sentence does state, if one does.
     """
     feats = verdict_features(claim.text, hits, mismatches, p_sup.p, p_con.p)
     contradicting = feats["chk_contradicting"] > 0
@@ -316,20 +358,36 @@ def calibrated_verdict(claim: ClaimInput, hits: list[Hit], mismatches: list[Mism
         supported = p_sup.p >= 0.5 and not contradicting
         decided, why, strength, p_final = "probability", probs, abs(p_sup.p - 0.5), p_sup.p
     notes: list[str] = []
-    part = None
+    part = refute = None
+    refuted = False
+    if not supported:
+        if refute_choice is not None:
+            refute = score_row(refute_choice.profile, feats, default_used=refute_choice.default_used,
+                               fit=refute_fit)
+            refuted = refute.decision
+            moved = ", ".join(f"{e.feature} {e.log_odds:+.2f}" for e in refute.effects[:3])
+            notes.append(f"calibrated P(refuted) {refute.probability:.2f} (threshold {refute.threshold:.2f}; "
+                         f"largest effects: {moved or 'none'})")
+        else:
+            refuted = fixed_refutation(feats, p_final)
     if supported:
         verdict = Verdict.supported
         used, stance = _relevant(claim.text, hits), Stance.supports
         confidence = (Confidence.high if strength >= 0.4 else Confidence.moderate if strength >= 0.2
                       else Confidence.low)
-    elif contradicting or (p_final <= REFUTE_BELOW and feats["coverage"] >= REFUTE_COVERAGE):
+    elif refuted:
         verdict, stance = Verdict.refuted, Stance.refutes
         differing = [m for m in mismatches if m.kind in _CONTRADICTING and m.source_span is not None]
         if differing:
             notes.append(differing[0].message)
         used = _relevant(claim.text, hits)
-        confidence = (Confidence.high if contradicting and p_final <= REFUTE_BELOW else
-                      Confidence.moderate if contradicting else Confidence.low)
+        if refute is not None:
+            margin = abs(refute.probability - refute.threshold)
+            confidence = (Confidence.high if margin >= 0.4 else Confidence.moderate if margin >= 0.2
+                          else Confidence.low)
+        else:
+            confidence = (Confidence.high if contradicting and p_final <= REFUTE_BELOW else
+                          Confidence.moderate if contradicting else Confidence.low)
     else:
         verdict, stance, used = Verdict.not_enough_evidence, Stance.supports, []
         confidence = Confidence.moderate if strength >= 0.2 else Confidence.low
@@ -351,7 +409,7 @@ def calibrated_verdict(claim: ClaimInput, hits: list[Hit], mismatches: list[Mism
         mismatches=[m for m in mismatches if m.kind in _CONTRADICTING and m.source_span],
         decided_by=decided, p_supported=round(p_sup.p, 4), p_contradicted=round(p_con.p, 4),
         probability_method="label" if "label" in (p_sup.method, p_con.method) else "logprobs",
-        calibrated=calibrated,
+        calibrated=calibrated, calibrated_refuted=refute,
         supported_part=evidence_quote(evidence, part[1], Stance.supports) if part else None,
         supported_text=part[0] if part else None)
 
@@ -501,7 +559,13 @@ def _calibrated(claims: Sequence[ClaimInput], hits: list[list[Hit]], evidence: E
     if any(p.method == "label" for p in results):
         notes.append("the endpoint returned no log-probabilities: the model's greedy Yes/No "
                      "stands in for its probability")
+    refute_choice = find_profile("refutation", model, "precomputed", directory=opts.profiles_dir)
+    if note := choice_note("refutation", refute_choice, model, "an unsupported claim is refuted by a fixed "
+                           "rule (a differing figure or date, or P(supported) <= 0.1 over evidence holding "
+                           "half the claim's content words)"):
+        notes.append(note)
     fit = choice.profile.fit() if choice is not None else None
+    refute_fit = refute_choice.profile.fit() if refute_choice is not None else None
     probs = {n: (results[2 * i], results[2 * i + 1]) for i, n in enumerate(asked)}
     verdicts = []
     for n, (c, hs) in enumerate(zip(claims, hits, strict=True)):
@@ -509,7 +573,7 @@ def _calibrated(claims: Sequence[ClaimInput], hits: list[list[Hit]], evidence: E
             verdicts.append(nothing_retrieved(c))
             continue
         verdicts.append(calibrated_verdict(c, hs, premise_mismatches(c.text, hs, evidence), *probs[n],
-                                           evidence, choice, fit))
+                                           evidence, choice, fit, refute_choice, refute_fit))
     return verdicts
 
 
