@@ -10,8 +10,23 @@ that shows the claim is false?"). One JSONL row per claim,
 `assistant calibrate --task verdict --data ROWS --group-by group`.
 
     .venv/bin/python scripts/verdict_features.py fever --sample 300 --out /tmp/fever-rows.jsonl
-    .venv/bin/python scripts/verdict_features.py wice --sample 150 --out /tmp/wice-rows.jsonl
+    .venv/bin/python scripts/verdict_features.py wice --sample 70 --top-k 3 --out /tmp/wice-rows.jsonl
     .venv/bin/python scripts/verdict_features.py report /tmp/fever-rows.jsonl
+    .venv/bin/python scripts/verdict_features.py both /tmp/fever-rows.jsonl /tmp/wice-rows.jsonl
+    .venv/bin/python scripts/verdict_features.py fit-rows refutation /tmp/fever-rows.jsonl \
+        --wice /tmp/wice-rows.jsonl --out /tmp/refutation.jsonl
+    .venv/bin/python -m assistant calibrate --task refutation --data /tmp/refutation.jsonl
+
+`both` cross-validates the two decisions together (supported or not; then, for a claim
+not supported, refuted or not enough evidence, fitted on FEVER REFUTES against WiCE not /
+partially supported) and prints FEVER balanced accuracy with "not enough evidence"
+counted wrong, WiCE three-class macro-F1 and how often WiCE's not-supported claims are
+called refuted; `--before PROFILE` scores a verdict profile with the fixed refutation
+rule instead. `fit-rows` writes one task's rows for `assistant calibrate`; `stance` scores the stance
+path on the same WiCE sample. `--judge` also
+asks the one-call A/B/C probe (prompts/judge.prompt); `fever --pad N` puts each evidence
+sentence among N hard distractors (other groups' evidence sentences sharing most words
+with the claim), a test for decisions that key on one-sentence evidence.
 
 FEVER-Symmetric pairs every claim with a supporting and a refuting evidence sentence, and
 some evidence sentences serve several claims: a group is a connected set of claims and
@@ -57,13 +72,12 @@ from assistant.evals.paths import data_dir  # noqa: E402
 from assistant.steps.entailment import judge_probe  # noqa: E402
 from assistant.steps.evidence import EvidenceSet, load_evidence  # noqa: E402
 from assistant.steps.factcheck import (  # noqa: E402
-    REFUTE_BELOW,
-    REFUTE_COVERAGE,
     REFUTE_FEATURES,
     VERDICT_CHECK_FEATURES,
     VERDICT_FEATURES,
     VERDICT_MODEL_FEATURES,
     EvidenceIndex,
+    fixed_refutation,
     premise_mismatches,
     premise_text,
     supported_part,
@@ -220,7 +234,7 @@ async def features(args: argparse.Namespace) -> int:
             prepared = []
             for it in batch:
                 evidence = evidence_of(it)
-                hits = EvidenceIndex(evidence).search([it["claim"]], args.top_k)
+                hits = EvidenceIndex(evidence).search_or_all([it["claim"]], args.top_k)
                 specs = verdict_probes(it["claim"], hits) if hits and backend is not None else []
                 if specs and args.judge:
                     specs.append(judge_probe(premise_text(hits), it["claim"]))
@@ -263,11 +277,11 @@ def _rows(path: Path) -> Iterator[dict[str, Any]]:
 
 
 def verdict_of(row: dict[str, Any], supported: bool, p: float) -> str:
-    """The step's rule after the calibrated decision (`steps.factcheck.calibrated_verdict`)."""
+    """The step's verdict after the supported-or-not decision when no refutation profile
+    is found (`steps.factcheck.fixed_refutation`)."""
     if supported:
         return "supported"
-    if row["features"]["chk_contradicting"] > 0 or (
-            p <= REFUTE_BELOW and row["features"]["coverage"] >= REFUTE_COVERAGE):
+    if fixed_refutation(row["features"], p):
         return "refuted"
     return "partial" if row.get("part") else "not_enough_evidence"
 
@@ -367,15 +381,23 @@ def two_stage(args: argparse.Namespace) -> int:
     not / partially supported), then per data set: FEVER balanced accuracy with "not enough
     evidence" counted wrong, WiCE three-class macro-F1 and how often its not-supported
     claims are called refuted."""
-    fever = [r for r in _rows(Path(args.fever)) if r["p_sup"] is not None]
-    wice = [r for r in _rows(Path(args.wice)) if r["p_sup"] is not None]
+    every_fever, every_wice = list(_rows(Path(args.fever))), list(_rows(Path(args.wice)))
+    fever = [r for r in every_fever if r["p_sup"] is not None]
+    wice = [r for r in every_wice if r["p_sup"] is not None]
     rows = fever + wice
     s1 = args.s1.split(",") if args.s1 else list(VERDICT_FEATURES)
     s2 = args.s2.split(",") if args.s2 else list(REFUTE_FEATURES)
     print(f"{len(fever)} FEVER rows, {len(wice)} WiCE rows; supported-or-not on {args.stage1}: {','.join(s1)}; "
           f"refuted-or-not: {','.join(s2)}")
     said: list[str] = [""] * len(rows)
-    for test in grouped_folds([r["group"] for r in rows], args.folds):
+    if args.before:  # a verdict profile as it is, then the fixed refutation rule (the earlier design)
+        profile = load_profile(args.before)
+        fit = profile.fit()
+        for i, r in enumerate(rows):
+            p = fit.probability(r["features"])
+            said[i] = verdict_of(r, p >= profile.threshold, p)
+        print(f"profile {profile.key} as it is, then the fixed refutation rule")
+    for test in grouped_folds([r["group"] for r in rows], args.folds) if not args.before else []:
         held = set(test)
         train = [r for i, r in enumerate(rows) if i not in held]
         first = [r for r in train if args.stage1 == "both" or r["label3"] in ("SUPPORTS", "REFUTES")]
@@ -390,9 +412,19 @@ def two_stage(args: argparse.Namespace) -> int:
                 said[i] = "refuted"
             else:
                 said[i] = "partial" if r.get("part") else "not_enough_evidence"
+    if args.said_out:  # each claim's verdict, to compare with other modes on the same claims
+        with Path(args.said_out).open("w", encoding="utf-8") as f:
+            for r, v in zip(rows, said, strict=True):
+                f.write(json.dumps({"id": r["id"], "group": r["group"], "label3": r["label3"], "said": v}) + "\n")
     nf = len(fever)
-    _fever_figures(fever, said[:nf])
-    _wice_figures(wice, said[nf:])
+    # the claims that retrieved nothing are not enough evidence (no model call is made)
+    empty_f = [r for r in every_fever if r["p_sup"] is None]
+    empty_w = [r for r in every_wice if r["p_sup"] is None]
+    if empty_f or empty_w:
+        print(f"(with {len(empty_f)} FEVER and {len(empty_w)} WiCE claims that retrieved nothing: "
+              "not enough evidence)")
+    _fever_figures(fever + empty_f, said[:nf] + ["not_enough_evidence"] * len(empty_f))
+    _wice_figures(wice + empty_w, said[nf:] + ["not_enough_evidence"] * len(empty_w))
     return 0
 
 
@@ -453,6 +485,34 @@ def fit_rows(args: argparse.Namespace) -> int:
     return 0
 
 
+def stance(args: argparse.Namespace) -> int:
+    """The stance path's verdicts (`fact_check.verdict="stance"`, default top_k) on the same
+    seeded sample, WiCE's three classes from ours as for the calibrated verdicts."""
+    from assistant import Assistant
+    from assistant.steps.options import Options
+
+    chosen = items(args.suite, args.sample, args.seed)
+    checker = Assistant(get_backend(args.backend, model=args.model, base_url=args.base_url),
+                        options=Options(fact_check={"verdict": "stance"}))
+    pairs, groups, seconds = [], [], 0.0
+    for it in chosen:
+        t0 = time.perf_counter()
+        v = checker.fact_check([it["claim"]], evidence=[it["evidence"]]).verdicts[0]
+        seconds += time.perf_counter() - t0
+        said = "partial" if v.verdict.value == "not_enough_evidence" and v.supported_text else v.verdict.value
+        pairs.append((it["label3"], WICE_OF.get(said, "not_supported")))
+        groups.append(it["group"])
+    f1, ci = macro_f1(pairs), bootstrap_ci(pairs, macro_f1, groups=groups, seed=0)
+    counts: dict[tuple[str, str], int] = {}
+    for pair in pairs:
+        counts[pair] = counts.get(pair, 0) + 1
+    if f1 is not None and ci is not None:
+        print(f"stance: {len(pairs)} claims, three-class macro-F1 {f1:.3f} [{ci[0]:.3f}, {ci[1]:.3f}], "
+              f"{seconds / max(len(pairs), 1):.1f} s per claim")
+    print("   ", ", ".join(f"{g}->{v}: {n}" for (g, v), n in sorted(counts.items())))
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="command", required=True)
@@ -492,6 +552,16 @@ def main() -> int:
                    help="rows the supported-or-not decision is fitted on (default: FEVER only)")
     b.add_argument("--s1", help="comma-separated features of supported-or-not (default VERDICT_FEATURES)")
     b.add_argument("--s2", help="comma-separated features of refuted-or-not (default REFUTE_FEATURES)")
+    b.add_argument("--said-out", metavar="JSONL", help="write each claim's verdict here")
+    b.add_argument("--before", metavar="PROFILE",
+                   help="instead: this verdict profile as it is, then the fixed refutation rule")
+    st = sub.add_parser("stance", help="the stance path's WiCE macro-F1 on the same seeded sample")
+    st.add_argument("--sample", type=int, default=20)
+    st.add_argument("--seed", type=int, default=7)
+    st.add_argument("--backend")
+    st.add_argument("--model")
+    st.add_argument("--base-url")
+    st.set_defaults(suite="wice")
     fr = sub.add_parser("fit-rows", help="rows with one task's features, for assistant calibrate")
     fr.add_argument("task", choices=["verdict", "refutation"])
     fr.add_argument("fever")
@@ -504,6 +574,8 @@ def main() -> int:
         return two_stage(args)
     if args.command == "fit-rows":
         return fit_rows(args)
+    if args.command == "stance":
+        return stance(args)
     return asyncio.run(features(args))
 
 

@@ -239,6 +239,34 @@ def test_nothing_retrieved_asks_the_model_nothing(profiles: Path) -> None:
     assert v.verdict == Verdict.not_enough_evidence and v.decided_by == "retrieval" and not fake.requests
 
 
+def test_short_evidence_sharing_no_word_is_read_whole(profiles: Path) -> None:
+    opts = Options(fact_check={"verdict": "calibrated"}, profiles_dir=profiles)
+    fake = FakeBackend(default=prober(0.9, 0.05))
+    report = Assistant(fake, options=opts).fact_check(
+        ["Sophia Bush acted in movies."], evidence=["She is known for her film roles in The Hitcher."])
+    v = report.verdicts[0]
+    assert [r.prompt.split("@")[0] for r in fake.requests] == ["entail", "contradict"]
+    assert "She is known for her film roles" in fake.requests[0].messages[-1].content
+    assert v.verdict == Verdict.supported and "all of it was read" in v.rationale
+    # the stance path keeps plain retrieval: nothing shared, nothing asked
+    stance = FakeBackend()
+    r2 = Assistant(stance, options=Options(fact_check={"verdict": "stance"})).fact_check(
+        ["Sophia Bush acted in movies."], evidence=["She is known for her film roles in The Hitcher."])
+    assert r2.verdicts[0].verdict == Verdict.not_enough_evidence and not stance.requests
+
+
+@pytest.mark.parametrize(("task", "features"), [("verdict", VERDICT_FEATURES), ("refutation", REFUTE_FEATURES)])
+def test_shipped_verdict_and_refutation_profiles_load_for_the_embedded_model(
+        task: str, features: tuple[str, ...], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from assistant.calibration import PACKAGE_DIR, find_profile
+
+    monkeypatch.setenv("ASSISTANT_PROFILE_DIR", str(tmp_path))  # no user profiles in the way
+    choice = find_profile(task, DEFAULT_MODEL, "precomputed")  # type: ignore[arg-type]
+    assert choice is not None and not choice.default_used and choice.path.startswith(str(PACKAGE_DIR))
+    assert set(choice.profile.features) == set(features) and choice.profile.task == task
+    assert (choice.profile.dev.balanced_accuracy.value or 0) > 0.7 and choice.profile.fitted_on.rows >= 190
+
+
 def test_claim_parts_split_clauses_with_content() -> None:
     assert claim_parts("He founded the firm in 1990, and sold it in 2004.") == [
         "He founded the firm in 1990", "sold it in 2004"]
