@@ -46,6 +46,8 @@ def respond(request: ChatRequest) -> dict[str, Any]:
                 "main": keys[2:6] or keys, "check": [n for n in keys if n % 3 != 0][:10]}
     if request.prompt.startswith("entail@"):  # an entailment probe: one word, no logprobs
         return "No" if "never" in request.messages[-1].content.lower() else "Yes"
+    if request.prompt.startswith("contradict@"):  # its companion: Yes when the claim says "never"
+        return "Yes" if "never" in request.messages[-1].content.lower() else "No"
     if request.schema_name in ("FaithDraft", "StanceDraft"):
         # Checker drafts change often: fill whatever schema they have now, and judge
         # "supported"/"supports" unless the checked text says "never".

@@ -282,6 +282,26 @@ def test_calibrate_command_takes_precomputed_rows_for_faithfulness(
     capsys.readouterr()
 
 
+def test_calibrate_command_fits_a_refutation_profile_from_precomputed_rows(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from assistant.calibration import find_profile
+
+    rng = random.Random(3)
+    lines = []
+    for i in range(80):
+        about = rng.random()
+        lines.append(json.dumps({"features": {"best_coverage": about, "logit_sup": rng.gauss(-1, 1)},
+                                 "label": int(about > 0.6), "group": f"g{i % 8}"}))
+    data = tmp_path / "refute.jsonl"
+    data.write_text("\n".join(lines), encoding="utf-8")
+    assert main(["calibrate", "--task", "refutation", "--data", str(data), "--model", "local-llm",
+                 "--out", str(tmp_path / "refutation.local.json"), "--resamples", "20"]) == 0
+    choice = find_profile("refutation", "local-llm", "precomputed", directory=tmp_path)
+    assert choice is not None and not choice.default_used and choice.profile.task == "refutation"
+    assert choice.profile.weights["best_coverage"] > 0
+    assert "refutation/local-llm/precomputed" in capsys.readouterr().out
+
+
 def test_calibrate_command_rejects_rows_without_features(tmp_path: Path,
                                                          capsys: pytest.CaptureFixture[str]) -> None:
     data = tmp_path / "v.jsonl"

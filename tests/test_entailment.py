@@ -9,8 +9,8 @@ import pytest
 from assistant.backends.base import ChatResponse, TokenLogprob
 from assistant.backends.fake import FakeBackend
 from assistant.core.driver import arun, new_provenance, run
-from assistant.core.structured import ProbeSpec, call_probe, read_probability
-from assistant.steps.entailment import entail_step, premise
+from assistant.core.structured import ProbeSpec, call_probe, read_distribution, read_probability
+from assistant.steps.entailment import JUDGE_ANSWERS, entail_step, judge_probe, premise
 from assistant.text.checks import Reference
 from assistant.text.intake import document_from_text
 
@@ -55,6 +55,24 @@ def test_probe_asks_one_token_with_logprobs_and_counts_usage() -> None:
     assert [m.role for m in request.messages] == ["system", "user"]
     assert "A passage." in request.messages[1].content and "A passage." not in request.messages[0].content
     assert result.p == pytest.approx(0.8) and result.usage.calls == 1 and result.usage.prompt_tokens == 50
+
+
+def test_judge_probe_reads_three_answers_from_one_call() -> None:
+    top = {"A": _lp(0.1), " B": _lp(0.5), "b": _lp(0.1), "C": _lp(0.2), "The": _lp(0.1)}
+    fake = FakeBackend([_answer(" B", top)])
+    result = call_probe(fake, judge_probe("The bridge closes for six weeks.", "The bridge closes for a year."))
+    request = fake.requests[0]
+    assert request.prompt.startswith("judge@") and request.max_tokens == 1 and request.top_logprobs == 10
+    assert "A. The passage states" in request.messages[-1].content
+    assert result.distribution == pytest.approx([0.1 / 0.9, 0.6 / 0.9, 0.2 / 0.9])  # variants summed
+    assert result.p == pytest.approx(0.1 / 0.9) and result.method == "logprobs"
+
+
+@pytest.mark.parametrize(("text", "expected"), [("B", [0.0, 1.0, 0.0]), ("c.", [0.0, 0.0, 1.0]),
+                                                ("Perhaps", [1 / 3] * 3), ("Answer", [1 / 3] * 3)])
+def test_judge_without_logprobs_uses_the_label(text: str, expected: list[float]) -> None:
+    dist, method, _ = read_distribution(ChatResponse(text=text), JUDGE_ANSWERS)
+    assert method == "label" and dist == pytest.approx(expected)
 
 
 def test_premise_is_the_closest_sentences_in_article_order() -> None:

@@ -296,3 +296,24 @@ def test_every_named_suite_carries_its_scoring():
         source = inspect.getsource(loader)
         assert "scorer=" in source or "evaluate=" in source, name
     assert "suite.name ==" not in inspect.getsource(runner)
+
+
+@pytest.mark.parametrize(("verdict", "prompts"), [("stance", {"verdict"}), ("calibrated", {"entail", "contradict"})])
+def test_eval_run_takes_the_verdict_method_for_fact_check_suites(
+        verdict: str, prompts: set[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "dev").mkdir()
+    rows = [{"id": 1, "claim": "The Cretaceous ended.", "evidence": "The Cretaceous ended with a mass extinction.",
+             "label": "SUPPORTS"},
+            {"id": 2, "claim": "Daggering is associated with death metal.",
+             "evidence": "Daggering is associated with dancehall music.", "label": "REFUTES"}]
+    (tmp_path / "dev" / "fever_symmetric_dev.jsonl").write_text(
+        "\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+    monkeypatch.setenv("ASSISTANT_EVAL_DATA", str(tmp_path))
+    fake = FakeBackend(default=respond)
+    monkeypatch.setattr("assistant.backends.get_backend", lambda *a, **k: fake)
+    code, _, _ = _cli(capsys, "eval", "run", "--suite", "fever", "--verdict", verdict, "--out",
+                      str(tmp_path / "run"), "--resamples", "10", "--quiet")
+    assert code == 0 and {r.prompt.split("@")[0] for r in fake.requests} == prompts
+    code, _, err = _cli(capsys, "eval", "run", "--suite", "fixtures", "--verdict", verdict)
+    assert code != 0 and "--verdict applies to fact-check suites" in err

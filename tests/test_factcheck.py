@@ -21,6 +21,7 @@ from assistant.schemas import (
 )
 from assistant.steps.evidence import load_evidence
 from assistant.steps.factcheck import ClaimInput, EvidenceIndex, aggregate, verify_evidence_quote
+from assistant.steps.options import Options
 from assistant.text.intake import document_from_text
 
 REPORT = """Harbor Bridge inspection report
@@ -41,6 +42,9 @@ BLOG = """Rumours blog
 Some residents say the bridge repairs will cost $90 million.
 Nobody has seen the engineers' report.
 """
+# This module tests the stance path (one stance label per retrieved sentence); the default
+# calibrated path is tested in test_factcheck_calibrated.py.
+STANCE = Options(fact_check={"verdict": "stance"})
 EXAMPLE = Path(__file__).resolve().parents[1] / "assistant" / "examples" / "harbor-bridge-closure.txt"
 
 
@@ -134,7 +138,7 @@ def test_aggregation_rules(stances: list[Stance], verdict: Verdict, confidence: 
 
 def test_support_with_a_differing_figure_is_not_counted(evidence_texts: list[str]) -> None:
     evidence = load_evidence(evidence_texts)
-    report = Assistant(FakeBackend(default={"stance": "supports"})).fact_check(
+    report = Assistant(FakeBackend(default={"stance": "supports"}), options=STANCE).fact_check(
         ["Repairs will cost $90 million."], [REPORT])
     [v] = report.verdicts
     assert v.verdict == Verdict.not_enough_evidence, "a '$45 million' sentence cannot support $90 million"
@@ -145,7 +149,7 @@ def test_support_with_a_differing_figure_is_not_counted(evidence_texts: list[str
 
 def test_verdicts_quotes_and_schema(evidence_texts: list[str]) -> None:
     fake = FakeBackend(default=stance_by_rules)
-    report = Assistant(fake).fact_check(
+    report = Assistant(fake, options=STANCE).fact_check(
         ["The bridge repairs will cost $45 million.", "The council voted 7-2 last Tuesday.",
          "Penguins migrate south."], evidence_texts, published=dt_date("2024-01-12"))
     assert isinstance(report, FactCheckReport)
@@ -202,7 +206,7 @@ def test_article_claims_are_checked_with_their_questions() -> None:
 
     fake = FakeBackend(default=model)
     article = document_from_text(EXAMPLE.read_text(encoding="utf-8"))
-    report = Assistant(fake).fact_check(article, [MINUTES, REPORT])
+    report = Assistant(fake, options=STANCE).fact_check(article, [MINUTES, REPORT])
     assert report.article is not None and report.article.doc_id == article.doc_id
     assert report.verdicts, "the example article has claims"
     for v in report.verdicts:
@@ -216,8 +220,8 @@ def test_article_claims_are_checked_with_their_questions() -> None:
 
 async def test_async_matches_sync(evidence_texts: list[str]) -> None:
     claims = ["The bridge repairs will cost $45 million.", "The council voted 7-2."]
-    sync = Assistant(FakeBackend(default=stance_by_rules)).fact_check(claims, evidence_texts)
-    result = await AsyncAssistant(FakeBackend(default=stance_by_rules)).fact_check(claims, evidence_texts)
+    sync = Assistant(FakeBackend(default=stance_by_rules), options=STANCE).fact_check(claims, evidence_texts)
+    result = await AsyncAssistant(FakeBackend(default=stance_by_rules), options=STANCE).fact_check(claims, evidence_texts)
     assert [v.verdict for v in result.verdicts] == [v.verdict for v in sync.verdicts]
 
 
@@ -239,7 +243,7 @@ def test_cove_answers_without_seeing_the_claim_and_is_labelled_unverified(
         return {"agreement": "agrees"}
 
     fake = FakeBackend(default=model)
-    report = Assistant(fake).fact_check([claim], evidence_texts, cove=True)
+    report = Assistant(fake, options=STANCE).fact_check([claim], evidence_texts, cove=True)
     [v] = report.verdicts
     assert v.cove is not None and v.cove.label == "model knowledge, unverified"
     assert [a.agreement for a in v.cove.answers] == ["agrees", "unknown"]
@@ -315,7 +319,7 @@ def test_duplicate_documents_are_used_once(tmp_path: Path) -> None:
     a.write_text(REPORT)
     b.write_text(REPORT.replace("\n", "\r\n"))  # same text after clean-up
     fake = FakeBackend(default={"stance": "supports"})
-    report = Assistant(fake).fact_check(["Repairs are estimated at $45 million."], [a, b, REPORT])
+    report = Assistant(fake, options=STANCE).fact_check(["Repairs are estimated at $45 million."], [a, b, REPORT])
     assert len(report.evidence_documents) == 1
     assert sum("duplicates E1" in n for n in report.notes) == 2
     [v] = report.verdicts
@@ -341,7 +345,7 @@ def test_cli_check_with_claims_json_and_markdown(tmp_path: Path, monkeypatch: py
                                                  capsys: pytest.CaptureFixture[str]) -> None:
     from assistant.cli import check
 
-    monkeypatch.setattr(check, "_assistant", lambda args: Assistant(FakeBackend(default=stance_by_rules)))
+    monkeypatch.setattr(check, "_assistant", lambda args: Assistant(FakeBackend(default=stance_by_rules), options=STANCE))
     (tmp_path / "report.txt").write_text(REPORT)
     (tmp_path / "blog.txt").write_text(BLOG)
     out = tmp_path / "out.json"

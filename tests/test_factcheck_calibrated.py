@@ -20,13 +20,18 @@ from assistant.evals.wice import complete_set_found, evidence_document, retrieva
 from assistant.schemas import Usage, Verdict
 from assistant.steps.evidence import load_evidence
 from assistant.steps.factcheck import (
+    REFUTE_FEATURES,
     VERDICT_FEATURES,
     ClaimInput,
     EvidenceIndex,
     calibrated_verdict,
     claim_parts,
+    fixed_refutation,
+    name_coverage,
     premise_mismatches,
     retrieval_query,
+    term_share,
+    verdict_features,
     verify_evidence_quote,
 )
 from assistant.steps.options import Options
@@ -55,12 +60,12 @@ def prober(p_sup: float, p_con: float, *, logprobs: bool = True):  # type: ignor
     return answer
 
 
-def verdict_profile(model: str, **weights: float) -> Profile:
-    """A verdict profile deciding mostly by logit_sup (unit weight), threshold 0.5."""
-    w = {f: weights.get(f, 0.0) for f in VERDICT_FEATURES}
+def verdict_profile(model: str, *, task: str = "verdict", intercept: float = 0.0, **weights: float) -> Profile:
+    """A verdict (or refutation) profile with the given weights, threshold 0.5."""
+    w = {f: weights.get(f, 0.0) for f in (VERDICT_FEATURES if task == "verdict" else REFUTE_FEATURES)}
     interval = {"value": 0.8, "ci_low": 0.7, "ci_high": 0.9}
     return Profile.model_validate({
-        "task": "verdict", "model": model, "extractor": "precomputed", "weights": w, "intercept": 0.0,
+        "task": task, "model": model, "extractor": "precomputed", "weights": w, "intercept": intercept,
         "means": dict.fromkeys(w, 0.0), "scales": dict.fromkeys(w, 1.0), "threshold": 0.5, "l2": 0.1,
         "class_weight": "balanced",
         "fitted_on": {"data": "rows.jsonl", "sha256": "0" * 16, "rows": 10, "positives": 5, "groups": 10,
@@ -70,9 +75,16 @@ def verdict_profile(model: str, **weights: float) -> Profile:
         "created": dt.date(2026, 1, 1).isoformat()})
 
 
+def refutation_profile(model: str = "fake-model") -> Profile:
+    """Refuted when one sentence holds most of the claim's words (best_coverage about 0.6 or more) and
+    the model gives it little support: logit 8 * best_coverage - logit_sup - 6."""
+    return verdict_profile(model, task="refutation", intercept=-6.0, best_coverage=8.0, logit_sup=-1.0)
+
+
 @pytest.fixture
 def profiles(tmp_path: Path) -> Path:
     save_profile(verdict_profile("fake-model", logit_sup=1.0), tmp_path / "verdict.fake.json")
+    save_profile(refutation_profile(), tmp_path / "refutation.fake.json")
     return tmp_path
 
 
@@ -110,7 +122,8 @@ def test_without_logprobs_the_label_stands_in_and_provenance_says_so(profiles: P
 
 def test_partly_supported_claim_is_not_enough_evidence_naming_the_stated_part(profiles: Path) -> None:
     claim = "The council voted to close the Harbor Bridge, and the mayor resigned over the closure."
-    _, v = check(FakeBackend(default=prober(0.2, 0.1)), claim, profiles)
+    # not supported (P 0.4), and not refuted: the model is unsure, not confident it is false
+    _, v = check(FakeBackend(default=prober(0.4, 0.1)), claim, profiles)
     assert v.verdict == Verdict.not_enough_evidence
     assert v.supported_text == "The council voted to close the Harbor Bridge"
     assert v.supported_part is not None and "voted 7-2" in v.supported_part.text
@@ -124,14 +137,79 @@ def test_an_unstated_detail_is_not_a_refutation(profiles: Path) -> None:
     assert "not a refutation" in v.rationale
 
 
-def test_a_confident_no_over_evidence_about_the_claim_or_a_differing_figure_refutes(profiles: Path) -> None:
-    _, by_model = check(FakeBackend(default=prober(0.05, 0.9)),
-                        "The council voted to keep the Harbor Bridge open.", profiles)
-    assert by_model.verdict == Verdict.refuted and by_model.evidence[0].stance == "refutes"
-    # the model sees no contradiction, but the evidence states a different cost
-    _, by_check = check(FakeBackend(default=prober(0.3, 0.1)), "Repairs will cost $9 million.", profiles)
-    assert by_check.verdict == Verdict.refuted and by_check.mismatches
-    assert by_check.mismatches[0].source_span is not None
+def test_the_refutation_profile_decides_refuted_or_not_enough_evidence(profiles: Path) -> None:
+    # one sentence holds most of the claim's words and the model gives it little support
+    _, about = check(FakeBackend(default=prober(0.05, 0.2)),
+                     "The council voted to keep the Harbor Bridge open.", profiles)
+    assert about.verdict == Verdict.refuted and about.evidence[0].stance == "refutes"
+    assert about.calibrated_refuted is not None and about.calibrated_refuted.decision
+    assert about.calibrated_refuted.profile == "refutation/fake-model/precomputed"
+    assert about.calibrated_refuted.effects[0].feature in ("best_coverage", "logit_sup")
+    assert "Calibrated P(refuted)" in about.rationale
+    # the same low support over evidence that is not about the claim: not enough evidence
+    _, unstated = check(FakeBackend(default=prober(0.05, 0.2)), "The mayor resigned on Tuesday.", profiles)
+    assert unstated.verdict == Verdict.not_enough_evidence and not unstated.evidence
+    assert unstated.calibrated_refuted is not None and not unstated.calibrated_refuted.decision
+    assert "not a refutation" in unstated.rationale
+    # a supported claim never reaches the second decision
+    _, supported = check(FakeBackend(default=prober(0.9, 0.1)), "The council voted to close the bridge.",
+                         profiles)
+    assert supported.verdict == Verdict.supported and supported.calibrated_refuted is None
+
+
+def test_a_differing_figure_is_a_feature_of_the_refutation_profile(profiles: Path) -> None:
+    # "$9 million" against "$4.2 million": the sentence is about the claim (its words are
+    # there, the figure differs) and the check notes the differing figure
+    _, v = check(FakeBackend(default=prober(0.05, 0.1)), "Repairs to the Harbor Bridge will cost $9 million.",
+                 profiles)
+    assert v.verdict == Verdict.refuted and v.mismatches and v.mismatches[0].source_span is not None
+    assert "4.2" in v.rationale
+
+
+def test_without_a_refutation_profile_the_fixed_rule_decides() -> None:
+    evidence = load_evidence([EVIDENCE])
+
+    def prob(p: float) -> Probability:
+        return Probability(p=p, method="logprobs", answer="", usage=Usage(), attempts=1, prompts=[],
+                           latency_s=0.0)
+
+    def verdict(text: str, p_sup: float) -> object:
+        claim = ClaimInput(id="C1", text=text)
+        hits = EvidenceIndex(evidence).search([claim.text], 3)
+        return calibrated_verdict(claim, hits, premise_mismatches(claim.text, hits, evidence), prob(p_sup),
+                                  prob(0.1), evidence, None)
+
+    by_check = verdict("Repairs will cost $9 million.", 0.3)
+    assert by_check.verdict == Verdict.refuted and by_check.calibrated_refuted is None  # type: ignore[attr-defined]
+    assert verdict("The council voted to keep the Harbor Bridge open.", 0.05).verdict == Verdict.refuted  # type: ignore[attr-defined]
+    assert verdict("The council voted to keep the Harbor Bridge open.", 0.3).verdict \
+        == Verdict.not_enough_evidence  # type: ignore[attr-defined]
+    assert fixed_refutation({"chk_contradicting": 1.0, "coverage": 0.0}, 0.9)
+    assert not fixed_refutation({"chk_contradicting": 0.0, "coverage": 0.4}, 0.05)
+
+
+def test_refutation_features_say_whether_the_evidence_is_about_the_claim() -> None:
+    assert term_share("Repairs cost $9 million", "Repairs cost $4.2 million") == pytest.approx(3 / 4)
+    assert name_coverage("Dana Whitfield met Mayor Ruiz", ["Dana Whitfield spoke."]) == pytest.approx(2 / 4)
+    assert name_coverage("the bridge closed", ["nothing"]) == 1.0
+    evidence = load_evidence([EVIDENCE])
+    hits = EvidenceIndex(evidence).search(["The council voted to keep the Harbor Bridge open."], 3)
+    f = verdict_features("The council voted to keep the Harbor Bridge open.", hits, [], 0.1, 0.2,
+                         judge=[0.1, 0.6, 0.3])
+    assert f["best_coverage"] >= 0.5 and f["coverage"] >= f["best_coverage"]
+    assert set(REFUTE_FEATURES) <= set(f)
+    assert f["judge_false"] == pytest.approx(math.log(2), abs=1e-3)
+    assert f["judge_true"] == pytest.approx(math.log(0.1 / 0.9), abs=1e-3)
+
+
+def test_profile_lookup_finds_the_refutation_profile_or_the_default_and_says_so(tmp_path: Path) -> None:
+    save_profile(verdict_profile("fake-model", logit_sup=1.0), tmp_path / "verdict.fake.json")
+    save_profile(refutation_profile(DEFAULT_MODEL), tmp_path / "refutation.default.json")
+    report, v = check(FakeBackend(default=prober(0.05, 0.2)), "The council voted to keep the Harbor Bridge open.",
+                      tmp_path)
+    assert v.calibrated_refuted is not None and v.calibrated_refuted.default_used
+    assert v.calibrated_refuted.profile == f"refutation/{DEFAULT_MODEL}/precomputed"
+    assert any("no refutation profile for model 'fake-model'" in n for n in report.notes)
 
 
 def test_profile_lookup_falls_back_to_the_documented_default_and_says_so(tmp_path: Path) -> None:
@@ -161,6 +239,34 @@ def test_nothing_retrieved_asks_the_model_nothing(profiles: Path) -> None:
     fake = FakeBackend()
     _, v = check(fake, "Zebras migrate across Kenya.", profiles)
     assert v.verdict == Verdict.not_enough_evidence and v.decided_by == "retrieval" and not fake.requests
+
+
+def test_short_evidence_sharing_no_word_is_read_whole(profiles: Path) -> None:
+    opts = Options(fact_check={"verdict": "calibrated"}, profiles_dir=profiles)
+    fake = FakeBackend(default=prober(0.9, 0.05))
+    report = Assistant(fake, options=opts).fact_check(
+        ["Sophia Bush acted in movies."], evidence=["She is known for her film roles in The Hitcher."])
+    v = report.verdicts[0]
+    assert [r.prompt.split("@")[0] for r in fake.requests] == ["entail", "contradict"]
+    assert "She is known for her film roles" in fake.requests[0].messages[-1].content
+    assert v.verdict == Verdict.supported and "all of it was read" in v.rationale
+    # the stance path keeps plain retrieval: nothing shared, nothing asked
+    stance = FakeBackend()
+    r2 = Assistant(stance, options=Options(fact_check={"verdict": "stance"})).fact_check(
+        ["Sophia Bush acted in movies."], evidence=["She is known for her film roles in The Hitcher."])
+    assert r2.verdicts[0].verdict == Verdict.not_enough_evidence and not stance.requests
+
+
+@pytest.mark.parametrize(("task", "features"), [("verdict", VERDICT_FEATURES), ("refutation", REFUTE_FEATURES)])
+def test_shipped_verdict_and_refutation_profiles_load_for_the_embedded_model(
+        task: str, features: tuple[str, ...], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from assistant.calibration import PACKAGE_DIR, find_profile
+
+    monkeypatch.setenv("ASSISTANT_PROFILE_DIR", str(tmp_path))  # no user profiles in the way
+    choice = find_profile(task, DEFAULT_MODEL, "precomputed")  # type: ignore[arg-type]
+    assert choice is not None and not choice.default_used and choice.path.startswith(str(PACKAGE_DIR))
+    assert set(choice.profile.features) == set(features) and choice.profile.task == task
+    assert (choice.profile.dev.balanced_accuracy.value or 0) > 0.7 and choice.profile.fitted_on.rows >= 190
 
 
 def test_claim_parts_split_clauses_with_content() -> None:

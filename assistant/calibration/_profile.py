@@ -25,8 +25,8 @@ from assistant.calibration._logistic import ClassWeight, LogisticFit
 from assistant.calibration._words import WordModel
 from assistant.errors import InputError
 
-Task = Literal["faithfulness", "verdict", "checkworthiness"]
-TASKS: tuple[Task, ...] = ("faithfulness", "verdict", "checkworthiness")
+Task = Literal["faithfulness", "verdict", "refutation", "checkworthiness"]
+TASKS: tuple[Task, ...] = ("faithfulness", "verdict", "refutation", "checkworthiness")
 ENV_PROFILE_DIR = "ASSISTANT_PROFILE_DIR"
 PACKAGE_DIR = Path(__file__).resolve().parent / "profiles"
 DEFAULT_MODEL = Path(MODEL_FILENAME).stem
@@ -48,7 +48,7 @@ class Profile(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     version: int = Field(PROFILE_VERSION, description="Profile format version.")
-    task: Task = Field(description="faithfulness, verdict or checkworthiness.")
+    task: Task = Field(description="faithfulness, verdict, refutation or checkworthiness.")
     model: str = Field(description="Model key it applies to: the backend's model name (GGUF stem for embedded).")
     extractor: str = Field(description="Feature extractor the weights expect: signals-spacy, signals-regex, "
                                        "precomputed.")

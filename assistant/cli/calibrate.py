@@ -16,7 +16,8 @@ article form one): the features are computed here, the deterministic checks by c
 P(supported) per summary sentence by the model behind `--backend/--base-url/--model`,
 read from its log-probabilities, exactly as `check-summary` computes them.
 faithfulness / verdict rows may instead be precomputed: {"features": {"name": number},
-"label": 0/1, "group": ...}.
+"label": 0/1, "group": ...}; refutation rows are precomputed only (label 1: the evidence
+refutes the claim, 0: it does not state it; `scripts/verdict_features.py refutation-rows`).
 
 The profile is written to `--out`, else to `$ASSISTANT_PROFILE_DIR` or
 `<cache>/profiles`, where later runs look first. It is keyed by the model that computed
@@ -39,7 +40,7 @@ from typing import Any
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser("calibrate", help="fit a calibration profile from labelled JSONL",
                               description=__doc__.splitlines()[0] if __doc__ else None)
-    p.add_argument("--task", required=True, choices=["checkworthiness", "faithfulness", "verdict"])
+    p.add_argument("--task", required=True, choices=["checkworthiness", "faithfulness", "verdict", "refutation"])
     p.add_argument("--data", required=True, type=Path, help="labelled JSONL (see assistant calibrate --help)")
     p.add_argument("--group-by", default="group", metavar="FIELD",
                    help="field that groups rows for cross-validation (default: group; a row "

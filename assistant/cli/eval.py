@@ -64,6 +64,8 @@ def register(subparsers: Any) -> None:
     r.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples")
     r.add_argument("--seed", type=int, default=0, help="bootstrap seed")
     r.add_argument("--quiet", action="store_true", help="no per-item progress on stderr")
+    r.add_argument("--verdict", choices=["calibrated", "stance"],
+                   help="fact-check suites: how verdicts are decided (default: the fact_check.verdict option)")
     r.set_defaults(handler=run_command)
 
     c = sub.add_parser("compare", help="per-metric deltas with intervals, and items that changed")
@@ -148,6 +150,13 @@ def run_command(args: argparse.Namespace) -> int:
         inner = get_backend(args.backend, model=args.model, base_url=args.base_url, **extra)
         backend = inner if args.mode is None else CassetteBackend(inner, cassette_path, args.mode,
                                                                    suite=suite.name)
+
+    if args.verdict:
+        if suite.task != "fact_check":
+            raise UserError(f"--verdict applies to fact-check suites, not {suite.name!r} ({suite.task})")
+        from assistant.steps.options import Options
+
+        options = Options(fact_check={"verdict": args.verdict})
 
     def progress(n: int, total: int, record: Any) -> None:
         error = record.error or ""

@@ -12,7 +12,7 @@ import json
 import math
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, Literal, TypeVar
@@ -162,17 +162,19 @@ class _Exchange(Generic[T]):
 
 @dataclass
 class ProbeSpec:
-    """A yes/no question read as a probability, not as a generated label.
+    """A closed question read as probabilities, not as a generated label.
 
-    One output token is generated; the probability of `answers[0]` is read from that
+    One output token is generated; the probability of each answer is read from that
     token's top log-probabilities (variants in case and spacing summed, then normalised
-    over the two answers). A backend that returns no log-probabilities gives the greedy
+    over the answers): `Probability.p` is that of `answers[0]`, `Probability.distribution`
+    all of them in order. Two answers (Yes / No) are a yes/no probe; more (A / B / C) a
+    multiple-choice one. A backend that returns no log-probabilities gives the greedy
     label as 1.0 / 0.0 and `method="label"`, so a caller can say so.
     """
 
     prompt: str
     values: dict[str, Any]
-    answers: tuple[str, str] = ("Yes", "No")
+    answers: tuple[str, ...] = ("Yes", "No")
     top_logprobs: int = 10
     prompts_dir: Path | None = None
 
@@ -188,27 +190,42 @@ class Probability:
     attempts: int
     prompts: list[PromptRef]
     latency_s: float
+    # P of each of the spec's answers, in order (summing to 1); `p` is the first.
+    distribution: list[float] = field(default_factory=list)
 
 
 def _answer_key(token: str) -> str:
     return token.strip().lower()
 
 
-def read_probability(response: ChatResponse, answers: tuple[str, str]) -> tuple[float, str, str]:
-    """(p of answers[0], method, the answer text) from one short response."""
-    yes, no = (_answer_key(a) for a in answers)
+def read_distribution(response: ChatResponse, answers: Sequence[str]) -> tuple[list[float], str, str]:
+    """(P of each answer, method, the answer text) from one short response: the first
+    token's top log-probabilities normalised over the answers, else the greedy label as
+    1 / 0 (all equal when it is none of them), method "label"."""
+    keys = [_answer_key(a) for a in answers]
     text = response.text.strip()
     if response.logprobs:
         first = response.logprobs[0]
-        mass = {yes: 0.0, no: 0.0}
+        mass = dict.fromkeys(keys, 0.0)
         for token, lp in {**first.top, first.token: first.logprob}.items():
             key = _answer_key(token)
             if key in mass:
                 mass[key] += math.exp(lp)
-        if mass[yes] + mass[no] > 0:
-            return mass[yes] / (mass[yes] + mass[no]), "logprobs", text
-    key = _answer_key(text.split()[0]) if text else ""
-    return (1.0 if key.startswith(yes) else 0.0 if key.startswith(no) else 0.5), "label", text
+        total = sum(mass.values())
+        if total > 0:
+            return [mass[k] / total for k in keys], "logprobs", text
+    said = _answer_key(text.split()[0]).rstrip(".,:;)") if text else ""
+    # "yes." or "Yesterday" reads as yes (as before); a one-letter answer must be the word
+    hit = next((k for k in keys if said == k or (len(k) > 1 and said.startswith(k))), None) if said else None
+    if hit is None:
+        return [1 / len(keys)] * len(keys), "label", text
+    return [float(k == hit) for k in keys], "label", text
+
+
+def read_probability(response: ChatResponse, answers: tuple[str, ...]) -> tuple[float, str, str]:
+    """(p of answers[0], method, the answer text) from one short response."""
+    dist, method, text = read_distribution(response, answers)
+    return dist[0], method, text
 
 
 class _Probe:
@@ -224,12 +241,12 @@ class _Probe:
                            prompt=_prompt_key(self.refs), **self.params)
 
     def accept(self, response: ChatResponse) -> Probability:
-        p, method, answer = read_probability(response, self.spec.answers)
+        dist, method, answer = read_distribution(response, self.spec.answers)
         usage = Usage()
         usage.add(response)
-        return Probability(p=p, method=method, answer=answer,  # type: ignore[arg-type]
+        return Probability(p=dist[0], method=method, answer=answer,  # type: ignore[arg-type]
                            usage=usage, attempts=1, prompts=self.refs,
-                           latency_s=time.perf_counter() - self.started)
+                           latency_s=time.perf_counter() - self.started, distribution=dist)
 
 
 def first_request(spec: CallSpec | ProbeSpec) -> ChatRequest:

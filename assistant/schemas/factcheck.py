@@ -223,6 +223,10 @@ class ClaimVerdict(BaseModel):
                                   "log-probabilities and the greedy Yes/No stands in (1.0 / 0.0).")
     calibrated: CalibratedScore | None = Field(default=None, description="The verdict profile's P(supported), "
                                                                          "decision and the features that moved it.")
+    calibrated_refuted: CalibratedScore | None = Field(
+        default=None, description="For a claim the verdict profile does not call supported: the refutation "
+                                  "profile's P(refuted rather than not enough evidence), decision and the "
+                                  "features that moved it.")
     supported_part: EvidenceQuote | None = Field(
         default=None, description="When the evidence states part of the claim but not all of it: the "
                                   "evidence sentence that states it (see supported_text).")

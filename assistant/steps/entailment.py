@@ -9,6 +9,10 @@ read from the answer token's log-probabilities (`structured.ProbeSpec`).
 `contradiction_probe` asks the companion question ("Does the passage state something
 that shows the claim is false?"): fact-checking needs both, since a passage that does
 not support a claim need not refute it.
+
+`judge_probe` asks both at once as one multiple-choice question (A: the passage states
+the claim, B: it states something that makes it false, C: it does not say), read as the
+probabilities of A, B and C: one call where the pair takes two.
 """
 
 from __future__ import annotations
@@ -39,6 +43,15 @@ def probe(premise_text: str, claim: str, *, prompts_dir: Path | None = None) -> 
 def contradiction_probe(premise_text: str, claim: str, *, prompts_dir: Path | None = None) -> ProbeSpec:
     """P(Yes) for "does the passage show the claim is false?" over the same premise."""
     return ProbeSpec("contradict", {"premise": premise_text, "claim": claim}, prompts_dir=prompts_dir)
+
+
+JUDGE_ANSWERS = ("A", "B", "C")
+
+
+def judge_probe(premise_text: str, claim: str, *, prompts_dir: Path | None = None) -> ProbeSpec:
+    """P(A states it), P(B makes it false), P(C does not say) over one premise, in one call."""
+    return ProbeSpec("judge", {"premise": premise_text, "claim": claim}, answers=JUDGE_ANSWERS,
+                     prompts_dir=prompts_dir)
 
 
 def entail_step(ref: Reference, claims: Sequence[str], *, k: int = PREMISE_SENTENCES,

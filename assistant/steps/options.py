@@ -84,9 +84,11 @@ class FactCheckOptions(_Section):
     top_k: int = Field(3, ge=1, description="Evidence sentences retrieved per claim.")
     max_claims: int = Field(50, ge=1, description="Most claims checked in one call.")
     verdict: Literal["calibrated", "stance"] = Field(
-        "stance", description="calibrated: two yes/no probabilities per claim over its retrieved sentences "
-                              "(supported? contradicted?) and the deterministic checks, combined by the "
-                              "verdict profile for the model; stance: the model's stance label per sentence.")
+        "calibrated", description="calibrated: two yes/no probabilities per claim over its retrieved sentences "
+                                  "(supported? contradicted?) and the deterministic checks, combined by the "
+                                  "verdict profile (supported or not) and the refutation profile (refuted or "
+                                  "not enough evidence) for the model; stance: the model's stance label per "
+                                  "sentence.")
 
 
 SECTIONS = ("analysis", "faithfulness", "fact_check")
