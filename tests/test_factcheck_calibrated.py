@@ -340,3 +340,21 @@ def test_check_command_takes_the_verdict_method(tmp_path: Path, monkeypatch: pyt
     out = json.loads(capsys.readouterr().out)
     assert out["verdicts"][0]["decided_by"] == "calibrated" and out["verdicts"][0]["verdict"] == "supported"
     assert [r.prompt.split("@")[0] for r in fake.requests] == ["entail", "contradict"]
+
+
+def test_evidence_sharing_no_word_with_the_claim_is_never_a_refutation(tmp_path: Path) -> None:
+    # a refutation profile that calls everything refuted, and a short evidence text (read
+    # whole: no sentence shares a content word with the claim)
+    save_profile(verdict_profile("fake-model", logit_sup=1.0), tmp_path / "verdict.fake.json")
+    save_profile(verdict_profile("fake-model", task="refutation", intercept=9.0), tmp_path / "refutation.fake.json")
+    opts = Options(fact_check={"verdict": "calibrated"}, profiles_dir=tmp_path)
+    short = "Port Alder council minutes, 11 March 2024.\n\nThe meeting opened at seven."
+    claim = "Hannah Lindqvist said the company would finish the repair on budget."
+    v = Assistant(FakeBackend(default=prober(0.05, 0.2)), options=opts).fact_check([claim], evidence=[short]).verdicts[0]
+    assert v.calibrated_refuted is not None and v.calibrated_refuted.decision  # the profile said refuted
+    assert v.verdict == Verdict.not_enough_evidence and not v.evidence
+    assert "not read as a refutation" in v.rationale
+    # the same profile over evidence that is about the claim does refute it
+    about = "Hannah Lindqvist said the company would not finish the repair on budget."
+    v = Assistant(FakeBackend(default=prober(0.05, 0.2)), options=opts).fact_check([claim], evidence=[about]).verdicts[0]
+    assert v.verdict == Verdict.refuted
