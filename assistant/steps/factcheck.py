@@ -430,13 +430,12 @@ def calibrated_verdict(claim: ClaimInput, hits: list[Hit], mismatches: list[Mism
                          f"largest effects: {moved or 'none'})")
         else:
             refuted = fixed_refutation(feats, p_final)
-        if refuted and not contradicting and feats["best_coverage"] == 0:
-            # Evidence that shares no content word with the claim is not about it: no
-            # refutation, whatever the probabilities (on the FEVER rows the profiles were
-            # fitted on, the 10 such claims were all not enough evidence already).
-            refuted = False
-            notes.append("no evidence sentence shares a content word with the claim, so it is not "
-                         "read as a refutation")
+    # Evidence that shares no content word with the claim is not about it: no refutation,
+    # whatever the probabilities (on the FEVER rows the profiles were fitted on, the 10
+    # such claims were all not enough evidence already).
+    unrelated = feats["best_coverage"] == 0
+    vetoed = refuted and unrelated and not contradicting
+    refuted = refuted and not vetoed
     if supported:
         verdict = Verdict.supported
         used, stance = _relevant(claim.text, hits), Stance.supports
@@ -466,9 +465,11 @@ def calibrated_verdict(claim: ClaimInput, hits: list[Hit], mismatches: list[Mism
         else:
             notes.append("the evidence does not state the claim; a detail it does not state is "
                          "not a refutation")
-    if hits and all(h.unmatched for h in hits):
-        notes.append("no evidence sentence shares a content word with the claim; the evidence is short, "
-                     "so all of it was read")
+    if unrelated:
+        read_all = hits and all(h.unmatched for h in hits)
+        notes.append("no evidence sentence shares a content word with the claim"
+                     + ("; the evidence is short, so all of it was read" if read_all else "")
+                     + ("; that is not read as a refutation" if vetoed else ""))
     if p_sup.method == "label" or p_con.method == "label":
         notes.append("the endpoint returned no log-probabilities: the model's greedy Yes/No "
                      "stands in for its probability")
